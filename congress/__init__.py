@@ -1,0 +1,1 @@
+"""The congress service: staff identity, congresses, agenda, delegates, check-in, publications."""

@@ -1,0 +1,1 @@
+"""The documents service: uploads, versions, blobs, downloads, rendered PDFs and the archive."""

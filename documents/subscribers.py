@@ -1,0 +1,5 @@
+"""Every event the documents service consumes, and the handler each one goes to."""
+
+from runtime.inbox import Subscription
+
+SUBSCRIPTIONS: list[Subscription] = []

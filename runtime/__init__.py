@@ -1,0 +1,1 @@
+"""What every service runs on, written once: settings, logging, broker, outbox, inbox, web, processes."""

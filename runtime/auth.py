@@ -1,0 +1,242 @@
+"""Staff token checks, the same in every service.
+
+The congress service alone holds the signing key (ES256). It publishes the public keys in
+the shared KV bucket under `auth.keys` and revocations under `auth.revoked.<kind>.<id>`
+(`sid` = one session, `user` = every session of a user issued before the stored time).
+Every service watches both, so a rotated key or a logout is honoured everywhere within
+moments, without a restart and without asking the congress service.
+
+API clients send `Authorization: Bearer <token>`; pages ride the HttpOnly `session` cookie
+(the same token) and must then send the CSRF token on unsafe methods (double submit:
+`csrf_token` cookie = `X-CSRF-Token` header or `csrf_token` form field).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import jwt
+import structlog
+from fastapi import Depends, Request
+from nats.js.kv import KeyValue
+
+from contracts.streams import SHARED_KV_BUCKET
+from runtime.errors import ApiError, Forbidden, Unauthorized
+
+log = structlog.get_logger()
+
+KEYS_KV_KEY = "auth.keys"
+REVOKED_PREFIX = "auth.revoked."
+ISSUER = "congress"
+ALGORITHM = "ES256"
+SESSION_COOKIE = "session"
+CSRF_COOKIE = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated staff member making a request."""
+
+    id: str
+    username: str
+    full_name: str
+    roles: frozenset[str]
+    auth_time: int
+    session_id: str
+    via_cookie: bool = False
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+@dataclass
+class TokenVerifier:
+    """Verifies access tokens with the public keys and revocations mirrored from KV."""
+
+    keys: dict[str, Any] = field(default_factory=dict)  # kid -> public key object
+    revoked_sessions: set[str] = field(default_factory=set)
+    revoked_users: dict[str, int] = field(default_factory=dict)  # user id -> revoked-before (epoch s)
+    leeway: int = 5
+    _watchers: list[asyncio.Task[None]] = field(default_factory=list)
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set_keys(self, document: dict[str, Any]) -> None:
+        """`document` = {"keys": [{"kid": ..., "public_pem": ...}, ...]} as stored in KV."""
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        self.keys = {k["kid"]: load_pem_public_key(k["public_pem"].encode()) for k in document.get("keys", [])}
+
+    def apply_revocation(self, key: str, value: bytes | None) -> None:
+        kind, _, ident = key[len(REVOKED_PREFIX) :].partition(".")
+        if kind == "sid":
+            if value is None:
+                self.revoked_sessions.discard(ident)
+            else:
+                self.revoked_sessions.add(ident)
+        elif kind == "user":
+            if value is None:
+                self.revoked_users.pop(ident, None)
+            else:
+                self.revoked_users[ident] = int(float(value.decode() or "0"))
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("invalid_token", "Please log in.") from exc
+        key = self.keys.get(header.get("kid", ""))
+        if key is None:
+            raise Unauthorized("invalid_token", "Please log in.")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "sid", "auth_time"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("invalid_token", "Please log in.") from exc
+        if claims["sid"] in self.revoked_sessions:
+            raise Unauthorized("session_ended", "Please log in.")
+        revoked_before = self.revoked_users.get(claims["sub"])
+        if revoked_before is not None and claims["iat"] <= revoked_before:
+            raise Unauthorized("session_ended", "Please log in.")
+        return claims
+
+    def principal(self, token: str, via_cookie: bool) -> Principal:
+        claims = self.verify(token)
+        return Principal(
+            id=claims["sub"],
+            username=claims.get("username", ""),
+            full_name=claims.get("name", ""),
+            roles=frozenset(claims.get("roles", [])),
+            auth_time=int(claims["auth_time"]),
+            session_id=claims["sid"],
+            via_cookie=via_cookie,
+        )
+
+    async def watch(self, js: Any) -> None:
+        """Mirror keys and revocations from KV; returns once the first snapshot is loaded."""
+        kv: KeyValue = await js.key_value(SHARED_KV_BUCKET)
+        self._watchers.append(asyncio.create_task(self._follow(kv), name="auth-kv-watch"))
+        try:
+            await asyncio.wait_for(self.loaded.wait(), timeout=10)
+        except TimeoutError:
+            log.warning("auth.keys_not_loaded_yet")
+
+    async def _follow(self, kv: KeyValue) -> None:
+        while True:
+            try:
+                watcher = await kv.watch("auth.>", include_history=False)
+                async for entry in watcher:
+                    if entry is None:  # end of the initial snapshot
+                        self.loaded.set()
+                        continue
+                    deleted = entry.operation in ("DEL", "PURGE")
+                    if entry.key == KEYS_KV_KEY and not deleted and entry.value:
+                        self.set_keys(json.loads(entry.value))
+                        self.loaded.set()
+                    elif entry.key.startswith(REVOKED_PREFIX):
+                        self.apply_revocation(entry.key, None if deleted else entry.value)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS reconnecting: watch again
+                log.warning("auth.watch_failed", error=str(exc) or type(exc).__name__)
+                await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        for task in self._watchers:
+            task.cancel()
+
+
+def verifier_of(request: Request) -> TokenVerifier:
+    return request.app.state.runtime.extras["auth"]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    return None
+
+
+async def check_csrf(request: Request) -> None:
+    """Double submit: the cookie must equal the header or the form field."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token", "")
+        sent = value if isinstance(value, str) else ""
+    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+        raise ApiError(
+            "csrf_failed",
+            "The security token of the form is missing or wrong. Reload the page and try again.",
+            status=403,
+        )
+
+
+async def optional_user(request: Request) -> Principal | None:
+    """The caller if a valid token or session cookie came with the request, else None."""
+    verifier = verifier_of(request)
+    token = _bearer(request)
+    via_cookie = False
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        via_cookie = token is not None
+    if not token:
+        return None
+    try:
+        principal = verifier.principal(token, via_cookie)
+    except Unauthorized:
+        if via_cookie:
+            return None  # an expired page session is the same as none
+        raise
+    if via_cookie and request.method in UNSAFE_METHODS:
+        await check_csrf(request)
+    request.state.principal = principal
+    return principal
+
+
+async def current_user(request: Request) -> Principal:
+    principal = await optional_user(request)
+    if principal is None:
+        raise Unauthorized("not_authenticated", "Please log in.")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency: the caller must hold one of these roles (admin always passes)."""
+
+    async def dependency(user: CurrentUser) -> Principal:
+        if not user.has_role(*roles, "admin"):
+            raise Forbidden("forbidden", "You do not have permission to do this.")
+        return user
+
+    return dependency
+
+
+def require_recent_auth(user: Principal, max_age_seconds: int = 300) -> None:
+    """Step-up: a signature needs a password entered at most `max_age_seconds` ago."""
+    if time.time() - user.auth_time > max_age_seconds:
+        raise ApiError("reauth_required", "Please enter your password again to sign.", status=401)

@@ -1,0 +1,223 @@
+"""Database access for a service: async engines, the outbox and inbox tables, the unit of work.
+
+SQLite (default) and PostgreSQL use the same code. On SQLite, writes go through one
+connection that begins `IMMEDIATE`, so concurrent writers queue instead of failing with
+"database is locked"; reads use their own pool and never wait for writers (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    event,
+    insert,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+
+from contracts.base import Event
+from runtime import context
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on both engines (SQLite drops the offset otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def reliability_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The outbox and inbox tables, defined in each service's own metadata (own database)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(200), nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("sent_at", UTCDateTime, nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Index("ix_outbox_pending", "sent_at", "seq"),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("subject", String(200), nullable=False),
+        Column("processed_at", UTCDateTime, nullable=False),
+    )
+    return outbox, inbox
+
+
+def async_url(url: str) -> str:
+    for prefix, replacement in (
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql+psycopg://", "postgresql+psycopg://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+
+def sync_url(url: str) -> str:
+    return async_url(url).replace("sqlite+aiosqlite://", "sqlite://")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Database:
+    """The engines and session factories of one service's database."""
+
+    def __init__(self, url: str, outbox: Table, inbox: Table) -> None:
+        self.url = async_url(url)
+        self.outbox = outbox
+        self.inbox = inbox
+        self.sqlite = is_sqlite(self.url)
+        self._after_commit: list[Callable[[], None]] = []
+        if self.sqlite:
+            self.read_engine = create_async_engine(self.url, pool_size=4, max_overflow=4)
+            self.write_engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=60)
+            for eng in (self.read_engine, self.write_engine):
+                event.listen(eng.sync_engine, "connect", _sqlite_pragmas)
+            self._begin_immediate(self.write_engine)
+        else:
+            self.read_engine = create_async_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.write_engine = self.read_engine
+        self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @staticmethod
+    def _begin_immediate(engine: AsyncEngine) -> None:
+        @event.listens_for(engine.sync_engine, "connect")
+        def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Called after every unit of work that emitted events commits (wakes the outbox relay)."""
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session for queries (pages, API reads)."""
+        async with self.reader() as session:
+            yield session
+
+    @asynccontextmanager
+    async def uow(self) -> AsyncIterator["UnitOfWork"]:
+        """A write transaction: state changes and the events they emit commit together."""
+        async with self.writer() as session:
+            async with session.begin():
+                unit = UnitOfWork(session, self.outbox)
+                yield unit
+            if unit.emitted:
+                for callback in self._after_commit:
+                    callback()
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession, outbox: Table) -> None:
+        self.session = session
+        self._outbox = outbox
+        self.emitted: list[Event] = []
+
+    async def emit(self, event_: Event) -> Event:
+        """Stage an event in the outbox, in this transaction. Fills in the context it lacks."""
+        updates: dict[str, Any] = {}
+        if not event_.correlation_id:
+            updates["correlation_id"] = context.correlation_id.get() or context.new_correlation_id()
+        if event_.causation_id is None and context.causation_id.get():
+            updates["causation_id"] = context.causation_id.get()
+        if event_.actor is None and context.actor.get():
+            updates["actor"] = context.actor.get()
+        if updates:
+            event_ = event_.model_copy(update=updates)
+        await self.session.execute(
+            insert(self._outbox).values(
+                event_id=str(event_.event_id),
+                subject=event_.subject,
+                headers=event_.headers(),
+                payload=event_.to_bytes(),
+                created_at=utcnow(),
+                attempts=0,
+            )
+        )
+        self.emitted.append(event_)
+        return event_
+
+
+async def run_blocking(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)

@@ -1,0 +1,152 @@
+"""The outbox relay: publishes committed events to JetStream, then marks them sent.
+
+A crash between publish and mark-sent republishes the row after restart with the same
+`Nats-Msg-Id`, which JetStream drops inside its duplicate window; consumers' inboxes drop
+anything older. Several replicas may relay at once: each publishes what it sees pending,
+duplicates are dropped the same way, and nobody waits on a lock held by another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy import func, select, update
+
+from runtime import metrics
+from runtime.db import Database, utcnow
+from runtime.faults import fault_point
+
+log = structlog.get_logger()
+
+PUBLISH_ACK_TIMEOUT = 10.0
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, service: str, batch_size: int = 500, in_flight: int = 100) -> None:
+        self.db = db
+        self.service = service
+        self.batch_size = batch_size
+        self.in_flight = in_flight
+        self._wake = asyncio.Event()
+        self._js: JetStreamContext | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        db.on_commit(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self, js: JetStreamContext) -> None:
+        self._js = js
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                published = await self.publish_pending()
+                backoff = 0.1
+                if published:
+                    continue  # there may be more
+            except Exception as exc:  # noqa: BLE001 - NATS or DB down: retry with backoff
+                log.warning("outbox.publish_failed", error=str(exc) or type(exc).__name__, retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows in commit order; returns how many were published."""
+        assert self._js is not None
+        outbox = self.db.outbox
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.seq, outbox.c.subject, outbox.c.headers, outbox.c.payload, outbox.c.created_at)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        await self._update_backlog_metrics(rows)
+        if not rows:
+            return 0
+        sent: list[int] = []
+        try:
+            for start in range(0, len(rows), self.in_flight):
+                chunk = rows[start : start + self.in_flight]
+                futures = [
+                    await self._js.publish_async(row.subject, row.payload, headers=dict(row.headers)) for row in chunk
+                ]
+                results = await self._acks(futures)
+                for row, result in zip(chunk, results, strict=True):
+                    if isinstance(result, BaseException):
+                        raise result
+                    sent.append(row.seq)
+                    metrics.EVENTS_PUBLISHED.labels(self.service, row.subject).inc()
+        finally:
+            if sent:
+                fault_point("outbox.after_publish")
+                async with self.db.writer() as session, session.begin():
+                    await session.execute(
+                        update(outbox)
+                        .where(outbox.c.seq.in_(sent))
+                        .values(sent_at=utcnow(), attempts=outbox.c.attempts + 1)
+                    )
+        return len(sent)
+
+    @staticmethod
+    async def _acks(futures: list[asyncio.Future]) -> list[object]:
+        # A publish whose ack never comes (a leader election ate it) must not hang the relay:
+        # give up on the chunk and republish it, which deduplication makes harmless.
+        done, pending = await asyncio.wait(futures, timeout=PUBLISH_ACK_TIMEOUT)
+        for future in pending:
+            future.cancel()
+        return [
+            future.exception() or future.result() if future in done else TimeoutError("no publish ack")
+            for future in futures
+        ]
+
+    async def _update_backlog_metrics(self, rows: list) -> None:
+        if not rows:
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+            metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(0)
+            return
+        oldest: datetime = rows[0].created_at
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(max(0.0, time.time() - oldest.timestamp()))
+        if len(rows) < self.batch_size:
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(len(rows))
+            return
+        async with self.db.session() as session:
+            backlog = await session.scalar(
+                select(func.count()).select_from(self.db.outbox).where(self.db.outbox.c.sent_at.is_(None))
+            )
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
+
+    async def pending_count(self) -> int:
+        async with self.db.session() as session:
+            return int(
+                await session.scalar(
+                    select(func.count()).select_from(self.db.outbox).where(self.db.outbox.c.sent_at.is_(None))
+                )
+                or 0
+            )

@@ -1,0 +1,1 @@
+"""The signing service: the organisation CA, signer certificates, signature requests, seals."""
