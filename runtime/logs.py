@@ -48,6 +48,10 @@ def configure_logging(service: str, log_format: str = "auto", level: str = "INFO
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn installs its own plain-text handlers before the app starts
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     for noisy in ("uvicorn.access", "faststream.access.nats"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.contextvars.clear_contextvars()
