@@ -30,8 +30,11 @@ endef
 
 venv install: $(STAMP)
 
+# Debian's python3 lacks the venv module until python3-venv is installed: install it if needed.
 $(STAMP):
-	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@test -x $(PYTHON) || python3 -m venv $(VENV) || { \
+	  rm -rf $(VENV); sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends python3-venv && python3 -m venv $(VENV); }
 	$(PYTHON) -m pip install --disable-pip-version-check -q -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

@@ -40,6 +40,7 @@ from runtime.processes import (
     connect_host,
     port_is_free,
     port_or_free,
+    stop_all,
     wait_http_ok,
 )
 from runtime.settings import DEFAULT_EMBEDDED_NATS_PORT, DEFAULT_SERVICE_PORTS, SERVICES, CommonSettings
@@ -212,10 +213,9 @@ class Launcher:
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
         self.stopping.set()
-        for name, proc in self.services.items():
-            if proc.proc is not None:
-                code = proc.stop(timeout=10)
-                log.info("service stopped", service=name, exit_code=code)
+        started = [proc for proc in self.services.values() if proc.proc is not None]
+        for name, code in stop_all(started, timeout=10).items():
+            log.info("service stopped", service=name, exit_code=code)
         if self.caddy is not None and self.caddy.proc is not None:
             self.caddy.stop(timeout=5)
             log.info("caddy stopped")

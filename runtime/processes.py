@@ -150,6 +150,7 @@ class ManagedProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at: float = 0.0
         self.starts = 0
+        self._term_sent = False
 
     # -- state
     @property
@@ -232,7 +233,8 @@ class ManagedProcess:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
+            if not self._term_sent:
+                self._signal_group(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -240,6 +242,7 @@ class ManagedProcess:
                 self.proc.wait(timeout=10)
         # A grandchild may still hold the group: make sure it is gone too.
         self._signal_group(signal.SIGKILL)
+        self._term_sent = False
         with _LIVE_LOCK:
             _LIVE.discard(self)
         return self.proc.returncode
@@ -277,6 +280,15 @@ class ManagedProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_all(procs: Sequence[ManagedProcess], timeout: float = 10.0) -> dict[str, int | None]:
+    """Stop several children at once: SIGTERM to all, then wait (SIGKILL after `timeout`)."""
+    for proc in procs:
+        if proc.running:
+            proc._signal_group(signal.SIGTERM)
+            proc._term_sent = True
+    return {proc.name: proc.stop(timeout=timeout) for proc in procs}
 
 
 # --------------------------------------------------------------------------- NATS

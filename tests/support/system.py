@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.processes import Caddy, NatsServer, ServiceProcess, free_port, wait_http_ok
+from runtime.processes import Caddy, NatsServer, ServiceProcess, free_port, stop_all, wait_http_ok
 from runtime.settings import SERVICES
 
 ADMIN_USERNAME = "admin"
@@ -177,8 +177,10 @@ class System:
         wait_http_ok([f"{self.url}/{name}/readyz" for name in self.services], timeout=timeout)
 
     def stop(self) -> None:
-        """Services first, then Caddy, then NATS; never raises."""
-        for proc in [*self.services.values(), self.caddy, self.nats]:
+        """Services first (together), then Caddy, then NATS; never raises."""
+        with contextlib.suppress(Exception):
+            stop_all(list(self.services.values()))
+        for proc in (self.caddy, self.nats):
             with contextlib.suppress(Exception):
                 proc.stop()
 
@@ -248,8 +250,9 @@ def start_system(
 
 def _stop_keeping(system: System, shared: NatsServer):
     def stop() -> None:
-        for proc in [*system.services.values(), system.caddy]:
-            with contextlib.suppress(Exception):
-                proc.stop()
+        with contextlib.suppress(Exception):
+            stop_all(list(system.services.values()))
+        with contextlib.suppress(Exception):
+            system.caddy.stop()
 
     return stop
