@@ -99,7 +99,8 @@ def parse_wrk(output: str) -> Load:
     )
 
 
-def wrk(url: str, *, duration: float = 3.0, threads: int = 2, connections: int = 32, timeout: float = 5.0) -> Load:
+def wrk(url: str, *, duration: float = 3.0, threads: int = 2, connections: int = 32, timeout: float = 5.0,
+        headers: dict[str, str] | None = None) -> Load:
     """HTTP load against `url` for a bounded time, with latency percentiles (`wrk --latency`)."""
     binary = shutil.which("wrk")
     if not binary:
@@ -108,6 +109,8 @@ def wrk(url: str, *, duration: float = 3.0, threads: int = 2, connections: int =
         binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
         f"--timeout={max(1, round(timeout))}s", "--latency", url,
     ]  # fmt: skip
+    for name, value in (headers or {}).items():
+        argv[1:1] = ["-H", f"{name}: {value}"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout + 30, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")

@@ -150,6 +150,7 @@ class DocumentViewed(Event):
 
 class AuditRecorded(Event):
     action: str
+    actor_username: str = ""
     target: str = ""
     ip: str = ""
     user_agent: str = ""

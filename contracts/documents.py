@@ -55,6 +55,7 @@ class ArchiveFixityChecked(Event):
 
 class AuditRecorded(Event):
     action: str
+    actor_username: str = ""
     target: str = ""
     ip: str = ""
     user_agent: str = ""

@@ -28,6 +28,9 @@ class RequestCreated(Event):
     requested_by: str
     message: str = ""
     due: datetime | None = None
+    prepared_sha256: str = ""
+    """The blob signers sign: the original plus the signature page and an empty field per signer."""
+    title: str = ""
 
 
 class RequestSigned(Event):
@@ -40,6 +43,7 @@ class RequestSigned(Event):
     signed_sha256: str
     certificate_sha256: str
     signed_at: datetime
+    position: int = 0
 
 
 class RequestRejected(Event):
@@ -57,6 +61,8 @@ class RequestCancelled(Event):
 class RequestCompleted(Event):
     request_id: uuid.UUID
     document_id: uuid.UUID
+    version: int | None = None
+    """The version that was signed; the final blob (final_sha256) becomes the approved one."""
     final_sha256: str
     completion_certificate_sha256: str
 
@@ -83,6 +89,7 @@ class SealApplied(Event):
 
 class AuditRecorded(Event):
     action: str
+    actor_username: str = ""
     target: str = ""
     ip: str = ""
     user_agent: str = ""

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import contracts.documents
+from documents.api import documents as documents_api
+from documents.api import renders, whoami
 from documents.config import Settings
 from documents.db import make_database
+from documents.handlers import Deps
+from documents.handlers.import_signed_revision import SignedRevisionImporter
 from documents.subscribers import SUBSCRIPTIONS
+from runtime.blobs import BlobStore
 from runtime.service import ServiceRuntime, create_app
 
 HERE = Path(__file__).parent
@@ -16,7 +21,7 @@ HERE = Path(__file__).parent
 def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
     """The one place that wires the documents service's real parts together."""
     settings = settings or Settings()
-    return ServiceRuntime(
+    runtime = DocumentsRuntime(
         name="documents",
         settings=settings,
         db=make_database(settings.resolved_database_url()),
@@ -24,11 +29,31 @@ def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
         publishes=contracts.documents,
         migrations=HERE / "migrations",
     )
+    deps = Deps(db=runtime.db, settings=settings)
+    runtime.extras["deps"] = deps
+    importer = SignedRevisionImporter(deps)
+    runtime.extras["importer"] = importer
+
+    async def blobs_and_importer(rt: ServiceRuntime) -> None:
+        settings.upload_tmp_dir.mkdir(parents=True, exist_ok=True)
+        deps.blob_store = BlobStore(rt.js, settings.blob_cache_dir)
+        importer.start()
+
+    runtime.on_nats_ready.append(blobs_and_importer)
+    return runtime
+
+
+class DocumentsRuntime(ServiceRuntime):
+    """The shared runtime, plus stopping the signed-revision importer before the database goes."""
+
+    async def stop(self) -> None:
+        await self.extras["importer"].stop()
+        await super().stop()
 
 
 def make_app(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     runtime = bootstrap(settings)
-    return create_app(runtime, routers=[], title="Documents service")
+    return create_app(runtime, routers=[whoami.router, renders.router, documents_api.router], title="Documents service")
 
 
 app = make_app()

@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -66,8 +67,10 @@ class TokenVerifier:
 
     keys: dict[str, Any] = field(default_factory=dict)  # kid -> public key object
     revoked_sessions: set[str] = field(default_factory=set)
-    revoked_users: dict[str, int] = field(default_factory=dict)  # user id -> revoked-before (epoch s)
+    revoked_users: dict[str, float] = field(default_factory=dict)  # user id -> revoked-before (epoch s)
     leeway: int = 5
+    cache_size: int = 10_000
+    _verified: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     _watchers: list[asyncio.Task[None]] = field(default_factory=list)
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -76,6 +79,7 @@ class TokenVerifier:
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
         self.keys = {k["kid"]: load_pem_public_key(k["public_pem"].encode()) for k in document.get("keys", [])}
+        self._verified.clear()  # a withdrawn key must not live on in the cache
 
     def apply_revocation(self, key: str, value: bytes | None) -> None:
         kind, _, ident = key[len(REVOKED_PREFIX) :].partition(".")
@@ -88,9 +92,29 @@ class TokenVerifier:
             if value is None:
                 self.revoked_users.pop(ident, None)
             else:
-                self.revoked_users[ident] = int(float(value.decode() or "0"))
+                self.revoked_users[ident] = float(value.decode() or "0")
 
     def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or Unauthorized. A signature is checked once per token (ES256
+        verification costs more than the rest of a small request); expiry and revocations are
+        checked on every call."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            self._verified[token] = claims
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        elif claims["exp"] + self.leeway < time.time():
+            del self._verified[token]
+            raise Unauthorized("invalid_token", "Please log in.")
+        if claims["sid"] in self.revoked_sessions:
+            raise Unauthorized("session_ended", "Please log in.")
+        revoked_before = self.revoked_users.get(claims["sub"])
+        if revoked_before is not None and claims["iat"] <= revoked_before:
+            raise Unauthorized("session_ended", "Please log in.")
+        return claims
+
+    def _verify_signature(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -109,11 +133,6 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid_token", "Please log in.") from exc
-        if claims["sid"] in self.revoked_sessions:
-            raise Unauthorized("session_ended", "Please log in.")
-        revoked_before = self.revoked_users.get(claims["sub"])
-        if revoked_before is not None and claims["iat"] <= revoked_before:
-            raise Unauthorized("session_ended", "Please log in.")
         return claims
 
     def principal(self, token: str, via_cookie: bool) -> Principal:

@@ -1,0 +1,66 @@
+"""Token verification cost: requests/s of one handler with the staff token check (ES256 JWT,
+revocation lookups) against the same handler without it, same process, same run (interleaved,
+median of rounds). Goal: overhead under 10 %."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from congress import model
+from congress.tokens import Signer, generate_key
+from bench.harness import Figure, Load, median_of, wrk
+from runtime.db import utcnow
+from runtime.processes import REPO_ROOT, ServiceProcess
+
+ROUNDS = 3
+DURATION = 3.0
+CONNECTIONS = 32
+THREADS = 1
+MAX_OVERHEAD = 0.10
+SECRET = "bench-secret-key-" + uuid.uuid4().hex
+
+
+def run() -> list[Figure]:
+    key = generate_key(SECRET)
+
+
+    now = utcnow()
+    subject = model.TokenSubject(str(uuid.uuid4()), "thu.ky", "Nguyễn Thị Thư Ký", ["secretary"])
+    token = Signer(SECRET).sign(model.access_claims(subject, str(uuid.uuid4()), now, now), key.kid,
+                                key.private_key_encrypted)
+    keys = json.dumps({"keys": [{"kid": key.kid, "public_pem": key.public_pem}]})
+    with tempfile.TemporaryDirectory(prefix="bench-auth-") as tmp:
+        app = ServiceProcess("bench-auth", app="bench.auth_app:app", cwd=REPO_ROOT,
+                             env={"BENCH_AUTH_KEYS": keys}, log_path=Path(tmp) / "app.log").start()
+        try:
+            return measure(app.url, token)
+        finally:
+            app.stop()
+
+
+def measure(base: str, token: str) -> list[Figure]:
+    def load(path: str, headers: dict[str, str] | None = None) -> Load:
+        return wrk(base + path, duration=DURATION, threads=THREADS, connections=CONNECTIONS, headers=headers)
+
+    bearer = {"Authorization": f"Bearer {token}"}
+    load("/plain")
+    load("/authenticated", bearer)
+    plain_runs, auth_runs = [], []
+    for _ in range(ROUNDS):
+        plain_runs.append(load("/plain"))
+        auth_runs.append(load("/authenticated", bearer))
+        time.sleep(0.2)
+    plain = median_of(ROUNDS, iter(r.requests_per_s for r in plain_runs).__next__)
+    authed = median_of(ROUNDS, iter(r.requests_per_s for r in auth_runs).__next__)
+    errors = sum(r.errors for r in plain_runs + auth_runs)
+    overhead = 1 - authed / plain if plain else 1.0
+    return [
+        Figure("same handler without auth", "reference", plain, None, errors == 0, "req/s"),
+        Figure("same handler with token check", "reference", authed, None, errors == 0, "req/s"),
+        Figure("token check overhead", f"< {MAX_OVERHEAD:.0%}", f"{overhead:.1%}", None,
+               overhead < MAX_OVERHEAD and errors == 0),
+    ]

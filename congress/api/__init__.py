@@ -1,0 +1,1 @@
+"""HTTP routers of the congress service (thin: parse, call a handler, answer)."""
