@@ -1,5 +1,46 @@
 """Every event the signing service consumes, and the handler each one goes to."""
 
-from runtime.inbox import Subscription
+from __future__ import annotations
 
-SUBSCRIPTIONS: list[Subscription] = []
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+import contracts.congress as cc
+import contracts.documents as dc
+from contracts.streams import SERVICE_STREAMS
+from runtime.db import UnitOfWork
+from runtime.inbox import Subscription
+from signing.db import access
+from signing.handlers import Deps
+from signing.handlers import authority, seals
+from signing.handlers.when_facts_arrive import remember_closed_congress, remember_document
+
+
+def _both(first: Callable[..., Awaitable[None]], then: Callable[..., Awaitable[None]]):  # type: ignore[no-untyped-def]
+    """One event, two effects in the same transaction (the staff copy, then the certificate)."""
+
+    async def handler(event, uow: UnitOfWork) -> None:  # type: ignore[no-untyped-def]
+        await first(event, uow)
+        await then(event, uow)
+
+    return handler
+
+
+def subscriptions(deps: Deps) -> list[Subscription]:
+    staff = access.handlers()
+    congress = {
+        **staff,
+        # staff copy first: certificates and requests read it
+        cc.UserCreated: _both(staff[cc.UserCreated], partial(authority.when_user_changed, deps)),
+        cc.UserUpdated: _both(staff[cc.UserUpdated], partial(authority.when_user_changed, deps)),
+        cc.UserDeactivated: _both(staff[cc.UserDeactivated], partial(authority.when_user_deactivated, deps)),
+        cc.CongressClosed: remember_closed_congress,
+    }
+    documents = {
+        dc.DocumentUploaded: remember_document,
+        dc.ArchiveSealRequested: partial(seals.apply_seal, deps),
+    }
+    return [
+        Subscription(SERVICE_STREAMS["congress"], congress),
+        Subscription(SERVICE_STREAMS["documents"], documents),
+    ]
