@@ -196,3 +196,44 @@ publication_viewers = Table(
 
 def make_database(url: str) -> Database:
     return Database(url, outbox, inbox)
+
+
+# -- check-in, attendance, closing (issue 8) -----------------------------------------------
+
+checkins = Table(
+    "checkins",
+    metadata,
+    # One row per present delegate: the primary key makes a second check-in impossible, so
+    # concurrent scans of one badge insert once (INSERT … ON CONFLICT DO NOTHING) on both engines.
+    Column("delegate_id", String(36), primary_key=True),
+    Column("congress_id", String(36), nullable=False),
+    Column("checked_in_at", UTCDateTime, nullable=False),
+    Column("checked_in_by", String(36), nullable=True),
+    Column("method", String(10), nullable=False),  # badge | desk | api
+    Index("ix_checkins_congress", "congress_id", "checked_in_at"),
+)
+
+delegate_directory = Table(
+    "delegate_directory",
+    metadata,
+    # The desk's search column: the name folded (no diacritics, đ → d, lower case), fed by the
+    # service's own DelegateRegistered/Updated/Removed events, so the roster code stays untouched.
+    Column("delegate_id", String(36), primary_key=True),
+    Column("congress_id", String(36), nullable=False),
+    Column("search_name", String(400), nullable=False),
+    Index("ix_delegate_directory_search", "congress_id", "search_name"),
+)
+
+signature_requests = Table(
+    "signature_requests",
+    metadata,
+    # What the signing service announced: a congress closes only when none of its requests is open.
+    Column("request_id", String(36), primary_key=True),
+    Column("congress_id", String(36), nullable=True, index=True),
+    Column("document_id", String(36), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("title", String(500), nullable=False, default=""),
+    Column("requested_by", String(100), nullable=False, default=""),
+    Column("state", String(10), nullable=False),  # open | completed | rejected | cancelled
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Rules of congresses, rosters and publications: plain values and functions, no I/O."""
