@@ -8,6 +8,8 @@ import logging
 import nats.js.api as jsapi
 import structlog
 from faststream.nats import NatsBroker
+from faststream.nats.security import NatsCredentials, NatsUserPassword
+from nats.aio.client import DEFAULT_INBOX_PREFIX
 from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
@@ -24,10 +26,27 @@ from contracts.streams import (
 log = structlog.get_logger()
 
 
-def make_broker(servers: list[str], name: str) -> NatsBroker:
+def make_broker(
+    servers: list[str],
+    name: str,
+    *,
+    user: str = "",
+    password: str = "",
+    creds: str = "",
+    inbox_prefix: str = "",
+) -> NatsBroker:
+    """The broker of one process; `user`/`password` or `creds` authenticate it, and its reply
+    inboxes live under `inbox_prefix` (the only inboxes its NATS user may subscribe to)."""
+    security = None
+    if creds:
+        security = NatsCredentials(creds)
+    elif user:
+        security = NatsUserPassword(user, password)
     return NatsBroker(
         servers,
         name=name,
+        security=security,
+        inbox_prefix=inbox_prefix or DEFAULT_INBOX_PREFIX,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
@@ -68,7 +87,8 @@ def _stream_config(spec: StreamSpec, replicas: int) -> jsapi.StreamConfig:
     )
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int, *, may_update: bool = True) -> None:
+    """Create the stream when missing; bring its config in line only when `may_update` (its owner)."""
     config = _stream_config(spec, replicas)
     try:
         info = await js.stream_info(spec.name)
@@ -80,7 +100,7 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -
             pass  # another replica created it meanwhile
         return
     current = info.config
-    if (
+    if may_update and (
         sorted(current.subjects or []) != sorted(config.subjects or [])
         or current.duplicate_window != config.duplicate_window
         or (current.num_replicas or 1) != replicas
@@ -89,10 +109,17 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -
         log.info("nats.stream_updated", stream=spec.name, replicas=replicas)
 
 
-async def ensure_jetstream(js: JetStreamContext, replicas: int) -> None:
-    """Streams, dead-letter stream, blob Object Store and KV buckets; idempotent at every start."""
+async def ensure_jetstream(js: JetStreamContext, replicas: int, *, owner: str | None = None) -> None:
+    """Streams, dead-letter stream, blob Object Store and KV buckets; idempotent at every start.
+
+    Every service creates whatever is missing, so no service waits for another to have started
+    once. With `owner` set, only that service's own stream and the dead-letter stream are
+    updated to match the contracts: the deploy permissions let a service change no other
+    service's stream (deploy/nats/accounts.conf).
+    """
     for spec in (*SERVICE_STREAMS.values(), DEAD_LETTER):
-        await ensure_stream(js, spec, replicas)
+        owned = owner is None or spec is DEAD_LETTER or SERVICE_STREAMS.get(owner) is spec
+        await ensure_stream(js, spec, replicas, may_update=owned)
     try:
         await js.object_store(BLOB_BUCKET)
     except (BucketNotFoundError, NotFoundError):

@@ -315,12 +315,19 @@ class NatsServer(ManagedProcess):
         routes: Sequence[str] = (),
         extra_args: Sequence[str] = (),
         name: str = "nats",
+        config_file: Path | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port or free_port(host)
         self.monitor_port = monitor_port
-        argv: list[str] = [find_binary("nats-server"), "-js", "-sd", str(self.store_dir), "-a", host, "-p", str(self.port)]
+        self.config_file = Path(config_file).resolve() if config_file else None
+        argv: list[str] = [find_binary("nats-server")]
+        if self.config_file:
+            # The flags below override the file's addresses: the deploy/ configs run on loopback.
+            argv += ["-c", str(self.config_file)]
+        argv += ["-js", "-sd", str(self.store_dir), "-a", host, "-p", str(self.port)]
         if monitor_port:
             argv += ["-m", str(monitor_port)]
         if server_name:
@@ -332,7 +339,9 @@ class NatsServer(ManagedProcess):
         if routes:
             argv += ["--routes", ",".join(routes)]
         argv += list(extra_args)
-        super().__init__(argv, name=name, log_path=log_path or self.store_dir.parent / f"{name}.log", inherit_env=False)
+        super().__init__(
+            argv, name=name, log_path=log_path or self.store_dir.parent / f"{name}.log", env=env, inherit_env=False
+        )
 
     @property
     def url(self) -> str:
@@ -351,6 +360,112 @@ class NatsServer(ManagedProcess):
                 return sock.recv(5).startswith(b"INFO")
         except OSError:
             return False
+
+
+class NatsCluster:
+    """Several JetStream nats-servers on loopback ports forming one cluster, from config files.
+
+    `config_files` are node configs such as deploy/nats/n1.conf ... n3.conf: their addresses
+    are overridden on the command line (client, monitoring and route ports on 127.0.0.1), so
+    the production files run unchanged; `env` carries what they reference (passwords).
+    Without config files the nodes are configured by flags alone.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        size: int = 3,
+        config_files: Sequence[Path] = (),
+        env: Mapping[str, str] | None = None,
+        cluster_name: str = "congress",
+        host: str = "127.0.0.1",
+        name: str = "nats",
+    ) -> None:
+        if config_files and len(config_files) != size:
+            raise ValueError(f"{size} nodes need {size} config files, got {len(config_files)}")
+        self.root = Path(root)
+        route_ports = [free_port(host) for _ in range(size)]
+        routes = [f"nats://{host}:{p}" for p in route_ports]
+        self.nodes: list[NatsServer] = []
+        for i in range(size):
+            node = f"n{i + 1}"
+            self.nodes.append(
+                NatsServer(
+                    self.root / node / "store",
+                    host=host,
+                    monitor_port=free_port(host),
+                    log_path=self.root / f"{name}-{node}.log",
+                    server_name=node,
+                    cluster_name=cluster_name,
+                    cluster_port=route_ports[i],
+                    routes=routes,
+                    name=f"{name}-{node}",
+                    config_file=config_files[i] if config_files else None,
+                    env=env,
+                )
+            )
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """Every node, comma-separated: the NATS_URL of a client of the cluster."""
+        return ",".join(self.urls)
+
+    def start(self, timeout: float = 60.0) -> NatsCluster:
+        try:
+            for node in self.nodes:
+                node.start(wait=False)
+            for node in self.nodes:
+                node.wait_ready(timeout=timeout)
+            self.wait_meta_leader(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def jsz(self, index: int, query: str = "") -> dict:
+        """The JetStream monitoring document of one node (`/jsz`), e.g. query="streams=true"."""
+        node = self.nodes[index]
+        url = f"http://{connect_host(node.host)}:{node.monitor_port}/jsz" + (f"?{query}" if query else "")
+        return httpx.get(url, timeout=2.0).json()
+
+    def meta_leader(self) -> str | None:
+        """Server name of the JetStream meta leader, as a running node sees it (None: no leader)."""
+        for i, node in enumerate(self.nodes):
+            if not node.running:
+                continue
+            try:
+                leader = (self.jsz(i).get("meta_cluster") or {}).get("leader")
+            except (httpx.HTTPError, ValueError):
+                continue
+            if leader:
+                return leader
+        return None
+
+    def wait_meta_leader(self, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            leader = self.meta_leader()
+            if leader:
+                return leader
+            time.sleep(0.2)
+        raise ProcessError(f"no JetStream meta leader after {timeout:.0f}s")
+
+    def index_of(self, server_name: str) -> int:
+        return [f"n{i + 1}" for i in range(len(self.nodes))].index(server_name)
+
+    def stop(self) -> None:
+        stop_all(self.nodes)
+
+    def __enter__(self) -> NatsCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 # --------------------------------------------------------------------------- Caddy

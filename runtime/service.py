@@ -15,6 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import nats.errors
+import nats.js.errors
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +43,22 @@ log = structlog.get_logger()
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
+NATS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    nats.errors.TimeoutError,  # no answer in time: a leader election, a node that just died
+    nats.errors.NoRespondersError,  # JetStream has no leader for the stream yet
+    nats.errors.StaleConnectionError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.NoServersError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.ServerError,
+    nats.js.errors.NoStreamResponseError,
+)
+"""NATS errors an HTTP request may meet while NATS is down or electing: answered 503 with
+Retry-After, never 500 (the client tries again; nothing was half-written)."""
+
 
 @dataclass
 class ServiceRuntime:
@@ -57,10 +75,20 @@ class ServiceRuntime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.broker = make_broker(self.settings.nats_servers, name=f"{self.name}-{uuid.uuid4().hex[:6]}")
+        self.broker = make_broker(
+            self.settings.nats_servers,
+            name=f"{self.name}-{uuid.uuid4().hex[:6]}",
+            user=self.settings.nats_user,
+            password=self.settings.nats_password,
+            creds=self.settings.nats_creds,
+            inbox_prefix=self.settings.resolved_nats_inbox_prefix(),
+        )
         self.relay = OutboxRelay(self.db, self.name)
         self.consumers = [
-            InboxConsumer(self.name, self.db, sub, max_deliveries=self.settings.max_deliveries)
+            InboxConsumer(
+                self.name, self.db, sub, max_deliveries=self.settings.max_deliveries,
+                ack_wait=self.settings.consumer_ack_wait,
+            )
             for sub in self.subscriptions
         ]
         self.auth = TokenVerifier()
@@ -74,7 +102,10 @@ class ServiceRuntime:
 
     @property
     def js(self) -> JetStreamContext:
-        return self._js
+        try:
+            return self._js
+        except AttributeError:  # a request that needs NATS before the first connection: 503
+            raise nats.errors.NoServersError() from None
 
     @property
     def nats_ready(self) -> bool:
@@ -91,7 +122,7 @@ class ServiceRuntime:
         self._js = self.nc.jetstream()
         while True:
             try:
-                await ensure_jetstream(self._js, self.settings.stream_replicas)
+                await ensure_jetstream(self._js, self.settings.stream_replicas, owner=self.name)
                 await self.auth.watch(self._js)
                 for consumer in self.consumers:
                     await consumer.start(self.nc, self._js)
@@ -252,10 +283,7 @@ def create_app(runtime: ServiceRuntime, routers: list[Any], title: str, version:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from nats.errors import ConnectionClosedError, NoServersError, TimeoutError as NatsTimeout
-        from nats.js.errors import ServiceUnavailableError
-
-        if isinstance(exc, (ConnectionClosedError, NoServersError, NatsTimeout, ServiceUnavailableError)):
+        if isinstance(exc, NATS_UNAVAILABLE):
             return error_response(request, 503, "unavailable",
                                   "The service is temporarily unavailable. Please try again in a moment.",
                                   {"Retry-After": "5"})

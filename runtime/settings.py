@@ -40,11 +40,21 @@ class CommonSettings(BaseSettings):
     public_base_url: str = ""
     data_dir: Path = Path("var")
     nats_url: str = ""
+    nats_user: str = ""
+    """NATS user of this process (production: one user per service, deploy/nats/accounts.conf)."""
+    nats_password: str = ""
+    nats_creds: str = ""
+    """Path of a NATS credentials file (JWT + NKey seed), instead of NATS_USER/NATS_PASSWORD."""
+    nats_inbox_prefix: str = ""
+    """Subject prefix of this process's reply inboxes; empty: `_INBOX_<service>` for a service.
+    The deploy permissions let each service subscribe only to its own prefix."""
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
     secret_key: str = "development-only-secret"
     stream_replicas: int = 1
     max_deliveries: int = 5
+    consumer_ack_wait: float = 30.0
+    """Seconds before JetStream redelivers a message a consumer neither acked nor nakked (it crashed)."""
     admin_username: str = "admin"
     admin_password: str = ""
 
@@ -71,6 +81,9 @@ class ServiceSettings(CommonSettings):
     service: str = Field(default="", exclude=True)
     database_url: str = ""
     service_port: int = 0
+
+    def resolved_nats_inbox_prefix(self) -> str:
+        return self.nats_inbox_prefix or f"_INBOX_{self.service}"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
