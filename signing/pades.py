@@ -17,7 +17,7 @@ from __future__ import annotations
 import binascii
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -30,6 +30,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
@@ -39,6 +40,10 @@ from signing.signer import DocumentSigner, asn1_cert
 
 class NotSignable(ValueError):
     """The uploaded file cannot carry signatures (not a PDF, encrypted, damaged)."""
+
+
+class TimestampUnavailable(RuntimeError):
+    """The timestamp authority did not answer, or answered with something unusable."""
 
 
 def field_name(position: int) -> str:
@@ -109,10 +114,13 @@ class Evidence:
     crls: list[bytes]  # DER
     timestamper: TimeStamper | None = None
     allow_fetching: bool = False  # only for a TSA's own chain (B-LT)
+    timestamp_roots: list = field(default_factory=list)  # the TSA's roots (TSA_CA_FILE)
 
     def validation_context(self) -> ValidationContext:
+        # pyHanko validates the timestamp token's chain before it embeds that chain's
+        # certificates and CRLs (B-LT), so the TSA's roots must be trusted here too.
         return ValidationContext(
-            trust_roots=self.trust_roots,
+            trust_roots=[*self.trust_roots, *self.timestamp_roots],
             other_certs=self.other_certs,
             crls=[asn1_crl.CertificateList.load(c) for c in self.crls],
             allow_fetching=self.allow_fetching,
@@ -139,7 +147,10 @@ async def sign_pdf(data: bytes, position: int, signer: DocumentSigner, stamp_pdf
         stamp_style=StaticStampStyle(background=ImportedPdfBytes(stamp_pdf), border_width=0),
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    out = await pdf_signer.async_sign_pdf(writer, existing_fields_only=True, output=io.BytesIO())
+    try:
+        out = await pdf_signer.async_sign_pdf(writer, existing_fields_only=True, output=io.BytesIO())
+    except TimestampRequestError as exc:
+        raise TimestampUnavailable(str(exc)) from exc
     return out.getvalue()
 
 
@@ -154,9 +165,12 @@ class Seal:
 
 async def seal_detached(data: bytes, signer: DocumentSigner, timestamper: TimeStamper | None) -> Seal:
     pyhanko_signer = signer.pyhanko_signer()
-    content_info = await pyhanko_signer.async_sign_general_data(
-        data, "sha256", detached=True, timestamper=timestamper
-    )
+    try:
+        content_info = await pyhanko_signer.async_sign_general_data(
+            data, "sha256", detached=True, timestamper=timestamper
+        )
+    except TimestampRequestError as exc:
+        raise TimestampUnavailable(str(exc)) from exc
     token = None
     signer_info = content_info["content"]["signer_infos"][0]
     for attribute in signer_info["unsigned_attrs"] or []:
@@ -170,5 +184,5 @@ def cms_certificates(der: bytes) -> list:
     return [c.chosen for c in info["content"]["certificates"]]
 
 
-__all__ = ["Evidence", "NotSignable", "Seal", "asn1_cert", "field_name", "prepare_for_signing", "seal_detached",
+__all__ = ["Evidence", "NotSignable", "Seal", "TimestampUnavailable", "asn1_cert", "field_name", "prepare_for_signing", "seal_detached",
            "sign_pdf", "timestamper_for"]

@@ -130,6 +130,11 @@ def _check(sig, anchors: TrustAnchors) -> SignatureReport:  # type: ignore[no-un
         trusted, revoked = status.trusted, status.revoked
         level = status.modification_level
         docmdp_ok = status.docmdp_ok is not False
+        # a timestamp whose token does not verify or does not chain to a trusted TSA root proves
+        # nothing about the time: the signer's claim is all there is
+        ts = status.timestamp_validity
+        if stamped is not None and not (ts is not None and ts.intact and ts.valid and ts.trusted):
+            stamped = None
     except Exception:  # noqa: BLE001 - a mangled signature dictionary: not intact
         intact = cryptographically_valid = trusted = revoked = False
         level, docmdp_ok = ModificationLevel.OTHER, False

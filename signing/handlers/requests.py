@@ -25,7 +25,7 @@ import contracts.signing as events
 from runtime import audit as audit_trail
 from runtime.auth import Principal, require_recent_auth
 from runtime.db import UnitOfWork, utcnow
-from runtime.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
+from runtime.errors import ApiError, Conflict, Forbidden, Invalid, NotFound, Unavailable
 from runtime.faults import fault_point
 from signing import model, pades, stamp
 from signing.db import access, audit, closed_congresses, documents_seen, requests, slots
@@ -305,6 +305,7 @@ async def _sign_once(deps: Deps, user: Principal, request_id: str, http: Request
     evidence = pades.Evidence(
         trust_roots=anchors.roots, other_certs=anchors.intermediates, crls=anchors.crls,
         timestamper=pades.timestamper_for(deps.settings.tsa_url), allow_fetching=bool(deps.settings.tsa_url),
+        timestamp_roots=anchors.timestamp_roots if deps.settings.tsa_url else [],
     )
     signer = ca_handlers.document_signer(deps, cert_row, authority.chain)
     base_sha256 = row.current_sha256
@@ -319,6 +320,10 @@ async def _sign_once(deps: Deps, user: Principal, request_id: str, http: Request
     try:
         signed = await asyncio.to_thread(
             lambda: asyncio.run(pades.sign_pdf(data, slot.position, signer, stamp_pdf, evidence)))
+    except pades.TimestampUnavailable as exc:
+        log.warning("signing.timestamp_unavailable", error=str(exc))
+        raise Unavailable("timestamp_unavailable",
+                          "The timestamp authority does not answer. Please try again in a moment.") from exc
     finally:
         signer.close()
     signed_sha256 = await deps.blobs.put_bytes(signed)

@@ -112,7 +112,13 @@ class Harness:
                                                      serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
         async def go(js):  # type: ignore[no-untyped-def]
-            kv = await js.key_value(SHARED_KV_BUCKET)
+            # the service creates the bucket once NATS is up, which may be just after /healthz answers
+            for _ in range(100):
+                try:
+                    kv = await js.key_value(SHARED_KV_BUCKET)
+                    break
+                except nats.js.errors.BucketNotFoundError:
+                    await asyncio.sleep(0.1)
             await kv.put("auth.keys", json.dumps({"keys": [{"kid": self.kid, "public_pem": public}]}).encode())
 
         run(self._with_js(go))
