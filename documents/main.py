@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import contracts.documents
+from documents.api import archive as archive_api
 from documents.api import documents as documents_api
 from documents.api import renders, whoami
+from documents.archive.fixity import FixityAuditor
 from documents.config import Settings
 from documents.db import make_database
 from documents.handlers import Deps
+from documents.handlers.archive_worker import ArchiveWorker
 from documents.handlers.import_signed_revision import SignedRevisionImporter
+from documents.pages import archive as archive_pages
 from documents.subscribers import SUBSCRIPTIONS
 from runtime.blobs import BlobStore
 from runtime.service import ServiceRuntime, create_app
@@ -33,11 +37,17 @@ def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
     runtime.extras["deps"] = deps
     importer = SignedRevisionImporter(deps)
     runtime.extras["importer"] = importer
+    archive_worker = ArchiveWorker(deps, runtime)
+    fixity = FixityAuditor(deps)
+    runtime.extras["archive_worker"] = archive_worker
+    runtime.extras["fixity"] = fixity
 
     async def blobs_and_importer(rt: ServiceRuntime) -> None:
         settings.upload_tmp_dir.mkdir(parents=True, exist_ok=True)
         deps.blob_store = BlobStore(rt.js, settings.blob_cache_dir)
         importer.start()
+        archive_worker.start()
+        fixity.start()
 
     runtime.on_nats_ready.append(blobs_and_importer)
     return runtime
@@ -48,12 +58,16 @@ class DocumentsRuntime(ServiceRuntime):
 
     async def stop(self) -> None:
         await self.extras["importer"].stop()
+        await self.extras["archive_worker"].stop()
+        await self.extras["fixity"].stop()
         await super().stop()
 
 
 def make_app(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     runtime = bootstrap(settings)
-    return create_app(runtime, routers=[whoami.router, renders.router, documents_api.router], title="Documents service")
+    return create_app(runtime, routers=[
+        whoami.router, renders.router, documents_api.router, archive_api.router, archive_pages.router,
+    ], title="Documents service")
 
 
 app = make_app()

@@ -1,0 +1,1 @@
+"""HTTP routers of the documents service (thin: parse, call a use case, answer)."""

@@ -1,0 +1,130 @@
+"""Signing events move a version through review; a completed request queues its signed revision.
+
+Each handler is idempotent on its own (the inbox also drops redeliveries) and never touches a
+frozen version: a late or repeated event cannot take an approval back. The signed revision's
+bytes are read from the Object Store outside any transaction by the importer
+(import_signed_revision.py), which then adds the approved version.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import select
+
+import contracts.signing as signing
+from documents import model
+from documents.db import signatures, signing_requests, versions
+from runtime.db import UnitOfWork, utcnow
+
+log = structlog.get_logger()
+
+OPEN, COMPLETED, REJECTED, CANCELLED = "open", "completed", "rejected", "cancelled"
+
+
+class RequestNotKnownYet(LookupError):
+    """An outcome arrived before its RequestCreated (two replicas can apply events out of order):
+    failing makes the inbox redeliver it after a backoff, when the request is known."""
+
+
+async def _set_version_status(uow: UnitOfWork, document_id: str, version: int, rule) -> None:  # type: ignore[no-untyped-def]
+    status = await uow.session.scalar(
+        select(versions.c.status).where(versions.c.document_id == document_id, versions.c.version == version)
+    )
+    if status is None:
+        return
+    new = rule(status)
+    if new is not None:
+        await uow.session.execute(
+            versions.update()
+            .where(versions.c.document_id == document_id, versions.c.version == version, versions.c.status == status)
+            .values(status=new)
+        )
+
+
+async def on_request_created(event: signing.RequestCreated, uow: UnitOfWork) -> None:
+    """The version a signature request names goes into review."""
+    document_id, request_id = str(event.document_id), str(event.request_id)
+    sha256 = await uow.session.scalar(
+        select(versions.c.sha256).where(versions.c.document_id == document_id, versions.c.version == event.version)
+    )
+    if sha256 is None:
+        log.warning("signing.request_for_unknown_version", document_id=document_id, version=event.version)
+        return
+    if sha256 != event.sha256:
+        log.warning("signing.request_sha256_mismatch", document_id=document_id, version=event.version)
+        return
+    known = await uow.session.scalar(select(signing_requests.c.request_id).where(signing_requests.c.request_id == request_id))
+    if known is None:
+        await uow.session.execute(signing_requests.insert().values(
+            request_id=request_id, document_id=document_id, version=event.version, status=OPEN,
+            created_at=event.occurred_at, updated_at=event.occurred_at,
+        ))
+    await _set_version_status(uow, document_id, event.version, model.status_when_request_created)
+
+
+async def on_request_signed(event: signing.RequestSigned, uow: UnitOfWork) -> None:
+    """Keep who signed, when, and their verification code (the minutes and the archive show them)."""
+    key = (signatures.c.request_id == str(event.request_id), signatures.c.signer == event.signer)
+    if await uow.session.scalar(select(signatures.c.signer).where(*key)) is not None:
+        return
+    await uow.session.execute(signatures.insert().values(
+        request_id=str(event.request_id), signer=event.signer, document_id=str(event.document_id),
+        signer_full_name=event.signer_full_name, role=event.role, verification_code=event.verification_code,
+        signed_sha256=event.signed_sha256, signed_at=event.signed_at,
+    ))
+
+
+async def _end_request(uow: UnitOfWork, request_id: str, status: str) -> None:
+    request = (await uow.session.execute(
+        select(signing_requests).where(signing_requests.c.request_id == request_id)
+    )).first()
+    if request is None:
+        raise RequestNotKnownYet(request_id)
+    if request.status != OPEN:
+        return
+    await uow.session.execute(
+        signing_requests.update().where(signing_requests.c.request_id == request_id)
+        .values(status=status, updated_at=utcnow())
+    )
+    still_open = await uow.session.scalar(select(signing_requests.c.request_id).where(
+        signing_requests.c.document_id == request.document_id, signing_requests.c.version == request.version,
+        signing_requests.c.status == OPEN,
+    ))
+    if still_open is None:
+        await _set_version_status(uow, request.document_id, request.version, model.status_when_request_ended)
+
+
+async def on_request_rejected(event: signing.RequestRejected, uow: UnitOfWork) -> None:
+    """A signer refused: the version is a draft again (a corrected version can be uploaded)."""
+    await _end_request(uow, str(event.request_id), REJECTED)
+
+
+async def on_request_cancelled(event: signing.RequestCancelled, uow: UnitOfWork) -> None:
+    """The secretary withdrew the request: the version is a draft again."""
+    await _end_request(uow, str(event.request_id), CANCELLED)
+
+
+async def on_request_completed(event: signing.RequestCompleted, uow: UnitOfWork) -> None:
+    """Everyone signed: queue the signed blob to become the next, approved version."""
+    request_id = str(event.request_id)
+    request = (await uow.session.execute(
+        select(signing_requests).where(signing_requests.c.request_id == request_id)
+    )).first()
+    if request is None:
+        raise RequestNotKnownYet(request_id)
+    if request.status == COMPLETED:
+        return
+    await uow.session.execute(
+        signing_requests.update().where(signing_requests.c.request_id == request_id)
+        .values(status=COMPLETED, final_sha256=event.final_sha256, updated_at=utcnow())
+    )
+
+
+def handlers() -> dict:
+    return {
+        signing.RequestCreated: on_request_created,
+        signing.RequestSigned: on_request_signed,
+        signing.RequestRejected: on_request_rejected,
+        signing.RequestCancelled: on_request_cancelled,
+        signing.RequestCompleted: on_request_completed,
+    }
