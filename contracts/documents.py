@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from contracts.base import Event
 
 PRODUCER = "documents"
@@ -51,6 +53,31 @@ class ArchiveFixityChecked(Event):
     record_id: uuid.UUID
     intact: bool
     problems: list[str] = []
+
+
+class ImportedSignature(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    verification_code: str
+    signer_full_name: str
+    role: str
+    signed_at: str | None = None
+    document_title: str
+    signed_sha256: str
+    """The blob the code names (the document's final signed revision), stored in the Object Store."""
+
+
+class ArchiveImported(Event):
+    """A sealed package from another installation was verified and filed here (read-only).
+
+    The signing service keeps the codes so that /verify/{code} works at this installation too,
+    and trusts `ca_pem` (the CA that verified the package) when it validates those blobs."""
+
+    record_id: uuid.UUID
+    package_sha256: str
+    organisation: str
+    title: str
+    ca_pem: str
+    signatures: list[ImportedSignature] = []
 
 
 class AuditRecorded(Event):

@@ -1,0 +1,1 @@
+"""Pages of the documents service (server-rendered, Vietnamese)."""
