@@ -174,6 +174,7 @@ class Database:
             async with session.begin():
                 unit = UnitOfWork(session, self.outbox)
                 yield unit
+                await unit.flush_outbox()
             if unit.emitted:
                 for callback in self._after_commit:
                     callback()
@@ -193,6 +194,7 @@ class UnitOfWork:
         self.session = session
         self._outbox = outbox
         self.emitted: list[Event] = []
+        self._staged: list[dict[str, Any]] = []
 
     async def emit(self, event_: Event) -> Event:
         """Stage an event in the outbox, in this transaction. Fills in the context it lacks."""
@@ -205,18 +207,28 @@ class UnitOfWork:
             updates["actor"] = context.actor.get()
         if updates:
             event_ = event_.model_copy(update=updates)
-        await self.session.execute(
-            insert(self._outbox).values(
-                event_id=str(event_.event_id),
-                subject=event_.subject,
-                headers=event_.headers(),
-                payload=event_.to_bytes(),
-                created_at=utcnow(),
-                attempts=0,
-            )
-        )
         self.emitted.append(event_)
+        self._staged.append(
+            {
+                "event_id": str(event_.event_id),
+                "subject": event_.subject,
+                "headers": event_.headers(),
+                "payload": event_.to_bytes(),
+                "created_at": utcnow(),
+                "attempts": 0,
+            }
+        )
         return event_
+
+    async def flush_outbox(self) -> None:
+        """Write the staged events in one statement, still inside the transaction (before commit).
+
+        Called by `Database.uow()` as the unit of work ends; a failure here rolls the whole unit
+        back like any other statement of it. One multi-row insert instead of one per event.
+        """
+        if self._staged:
+            rows, self._staged = self._staged, []
+            await self.session.execute(insert(self._outbox), rows)
 
 
 async def run_blocking(fn: Callable[..., Any], *args: Any) -> Any:

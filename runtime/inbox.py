@@ -10,6 +10,11 @@ published to `deadletter.<service>.<durable>` with the error, the consumer and t
 headers, and acked, so the next message flows. A message that cannot even be parsed (unknown
 version, invalid body) is dead-lettered at once: retrying cannot fix it.
 
+Every applied event gets one `consumer.applied` log line bound to its correlation id, so one
+grep follows a request from the HTTP line of one service to the consumer lines of another.
+Handlers that need the message's stream position read `current_delivery`. `apply_in` is the
+one code path that applies events: the live loop and `runtime.replay` both go through it.
+
 FastStream's pull subscriber waits up to its timeout to fill a batch; at 1,000 events/s that
 alone costs tens of milliseconds per event, so this loop fetches whatever is available now
 and blocks only when nothing is.
@@ -18,6 +23,8 @@ and blocks only when nothing is.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +35,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from contracts.base import Event, event_class_for
 from contracts.streams import StreamSpec, dead_letter_subject
@@ -40,11 +47,27 @@ log = structlog.get_logger()
 
 Handler = Callable[[Event, UnitOfWork], Awaitable[None]]
 
+NO_WAIT_REPLY_TIMEOUT = 2.0
+
 BACKOFF_SECONDS = (0.5, 2.0, 5.0, 15.0, 30.0)
 
 
 class PoisonMessage(Exception):
     """A message that no retry can fix (unknown version, invalid body)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the event being handled came from. Handlers get the parsed event only; the few that
+    need the stream position (the documents event log) read it from `current_delivery`."""
+
+    stream: str
+    stream_seq: int
+    subject: str
+    headers: dict[str, str]
+
+
+current_delivery: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar("current_delivery", default=None)
 
 
 @dataclass
@@ -118,14 +141,37 @@ class InboxConsumer:
             pass
 
     async def _fetch(self) -> list[Msg]:
+        """Block until one message arrives, then take what is already waiting, without waiting
+        for more: batches grow with the backlog and a lone event is applied at once.
+
+        nats-py's fetch(batch) waits for the rest of a batch until its deadline once the first
+        message arrived (a lone event would sit there for the whole timeout), so the second
+        step is a no_wait pull request of its own on the same subscription.
+        """
         try:
-            return await self._psub.fetch(self.subscription.batch_size, timeout=0.002)
-        except (NatsTimeoutError, TimeoutError):
-            pass
-        try:
-            return await self._psub.fetch(1, timeout=5)
+            first = await self._psub.fetch(1, timeout=5)
         except (NatsTimeoutError, TimeoutError):
             return []
+        if self.subscription.batch_size <= 1:
+            return first
+        return first + await self._waiting(self.subscription.batch_size - 1)
+
+    async def _waiting(self, limit: int) -> list[Msg]:
+        psub = self._psub
+        request = json.dumps({"batch": limit, "no_wait": True}).encode()
+        await psub._nc.publish(psub._nms, request, psub._deliver)  # noqa: SLF001 - see _fetch
+        msgs: list[Msg] = []
+        while len(msgs) < limit:
+            try:
+                # The server answers a no_wait pull at once: the waiting messages, then a
+                # "no messages" status when there were fewer than asked for.
+                msg = await psub._sub.next_msg(timeout=NO_WAIT_REPLY_TIMEOUT)  # noqa: SLF001
+            except (NatsTimeoutError, TimeoutError):
+                break
+            if JetStreamContext.is_status_msg(msg):
+                break
+            msgs.append(msg)
+        return msgs
 
     async def _loop(self) -> None:
         while self._running:
@@ -175,53 +221,18 @@ class InboxConsumer:
                     await self._failed(item, single_exc)
 
     def _parse(self, msg: Msg) -> _Item | None:
-        headers = msg.headers or {}
-        subject = headers.get("Event-Type") or msg.subject
-        found = self.subscription.handler_for(subject)
-        if found is None:
-            if subject.split(".", 1)[0] in ("congress", "documents", "signing") and event_class_for(subject) is None:
-                raise PoisonMessage(f"unknown event type {subject!r}")
-            return None
-        cls, handler = found
-        version = headers.get("Event-Version", "1")
-        if version != str(cls.schema_version):
-            raise PoisonMessage(f"unsupported version {version!r} of {subject} (this consumer knows {cls.schema_version})")
-        try:
-            event_ = cls.model_validate_json(msg.data)
-        except ValidationError as exc:
-            raise PoisonMessage(f"invalid {subject}: {exc.errors(include_url=False)[:3]}") from exc
-        return _Item(msg, event_, handler)
+        return parse_message(self.subscription, msg)
 
     async def _apply(self, items: list[_Item]) -> None:
-        inbox = self.db.inbox
-        applied = 0
         async with self.db.uow() as uow:
-            ids = [str(item.event.event_id) for item in items]
-            done = set(
-                (
-                    await uow.session.scalars(
-                        select(inbox.c.event_id).where(inbox.c.consumer == self.durable, inbox.c.event_id.in_(ids))
-                    )
-                ).all()
-            )
-            for item in items:
-                event_id = str(item.event.event_id)
-                if event_id in done:
-                    metrics.EVENTS_DUPLICATE.labels(self.service, self.durable).inc()
-                    continue
-                done.add(event_id)
-                with bound_event_context(item.event):
-                    await item.handler(item.event, uow)
-                await uow.session.execute(
-                    insert(inbox).values(
-                        consumer=self.durable, event_id=event_id, subject=item.event.subject, processed_at=utcnow()
-                    )
-                )
-                applied += 1
+            applied = await apply_in(uow, self.db.inbox, self.service, self.durable, items)
         fault_point("inbox.after_commit")
         for item in items:
             await item.msg.ack()
-        metrics.EVENTS_CONSUMED.labels(self.service, self.durable).inc(applied)
+        metrics.EVENTS_CONSUMED.labels(self.service, self.durable).inc(len(applied))
+        for item in applied:
+            with bound_event_context(item.event):
+                log.info("consumer.applied", consumer=self.durable, stream_seq=item.msg.metadata.sequence.stream)
 
     async def _failed(self, item: _Item, exc: Exception) -> None:
         deliveries = item.msg.metadata.num_delivered
@@ -240,6 +251,7 @@ class InboxConsumer:
         headers = dict(msg.headers or {})
         headers.update(
             {
+                "Dead-Letter-Msg-Id": headers.get("Nats-Msg-Id", ""),
                 "Nats-Msg-Id": f"dl:{self.durable}:{meta.sequence.stream}",
                 "Dead-Letter-Reason": reason[:2000],
                 "Dead-Letter-Consumer": self.durable,
@@ -253,6 +265,73 @@ class InboxConsumer:
         await msg.ack()
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.durable).inc()
         log.error("consumer.dead_lettered", consumer=self.durable, subject=msg.subject, reason=reason[:500])
+
+
+def parse_message(subscription: Subscription, msg: Msg) -> _Item | None:
+    """The event in `msg` with its handler; None when this subscription does not handle it.
+
+    Raises PoisonMessage when no retry can help (unknown type or version, invalid body).
+    """
+    headers = msg.headers or {}
+    subject = headers.get("Event-Type") or msg.subject
+    found = subscription.handler_for(subject)
+    if found is None:
+        if subject.split(".", 1)[0] in ("congress", "documents", "signing") and event_class_for(subject) is None:
+            raise PoisonMessage(f"unknown event type {subject!r}")
+        return None
+    cls, handler = found
+    version = headers.get("Event-Version", "1")
+    if version != str(cls.schema_version):
+        raise PoisonMessage(f"unsupported version {version!r} of {subject} (this consumer knows {cls.schema_version})")
+    try:
+        event_ = cls.model_validate_json(msg.data)
+    except ValidationError as exc:
+        raise PoisonMessage(f"invalid {subject}: {exc.errors(include_url=False)[:3]}") from exc
+    return _Item(msg, event_, handler)
+
+
+async def apply_in(uow: UnitOfWork, inbox: Table, service: str, durable: str, items: list[_Item]) -> list[_Item]:
+    """Apply events in the caller's transaction, each with its inbox row; returns those applied.
+
+    The live consumer calls this once per batch; `runtime.replay` calls it for every batch of
+    a rebuild, so a replayed event takes exactly the path a live one does.
+    """
+    ids = [str(item.event.event_id) for item in items]
+    done = set(
+        (
+            await uow.session.scalars(
+                select(inbox.c.event_id).where(inbox.c.consumer == durable, inbox.c.event_id.in_(ids))
+            )
+        ).all()
+    )
+    applied: list[_Item] = []
+    for item in items:
+        event_id = str(item.event.event_id)
+        if event_id in done:
+            metrics.EVENTS_DUPLICATE.labels(service, durable).inc()
+            continue
+        done.add(event_id)
+        meta = item.msg.metadata
+        delivery = Delivery(meta.stream, meta.sequence.stream, item.msg.subject, dict(item.msg.headers or {}))
+        token = current_delivery.set(delivery)
+        try:
+            with bound_event_context(item.event):
+                await item.handler(item.event, uow)
+        finally:
+            current_delivery.reset(token)
+        applied.append(item)
+    if applied:
+        # One multi-row statement for the whole batch: same transaction, one round trip.
+        now = utcnow()
+        await uow.session.execute(
+            insert(inbox),
+            [
+                {"consumer": durable, "event_id": str(item.event.event_id), "subject": item.event.subject,
+                 "processed_at": now}
+                for item in applied
+            ],
+        )
+    return applied
 
 
 class bound_event_context:

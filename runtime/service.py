@@ -72,6 +72,8 @@ class ServiceRuntime:
     migrations: Path
     on_db_ready: list[Hook] = field(default_factory=list)
     on_nats_ready: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+    """Run first at shutdown, while the database and NATS are still up (flush what is held in memory)."""
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,6 +141,12 @@ class ServiceRuntime:
     async def stop(self) -> None:
         if self._start_task and not self._start_task.done():
             self._start_task.cancel()
+        for hook in self.on_stop:
+            try:
+                await hook(self)
+            except Exception as exc:  # noqa: BLE001 - one failing hook must not keep the rest from stopping
+                log.warning("service.stop_hook_failed", hook=getattr(hook, "__name__", repr(hook)),
+                            error=str(exc) or type(exc).__name__)
         await self.relay.stop()
         await self.auth.stop()
         for consumer in self.consumers:
