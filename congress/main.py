@@ -9,7 +9,7 @@ from congress.api import audit as audit_api
 from congress.api import auth as auth_api
 from congress.api import staff as staff_api
 from congress.api import users as users_api
-from congress import publishing
+from congress import on_the_day, publishing
 from congress.config import Settings
 from congress.db import make_database
 from congress.handlers.accounts import ensure_first_admin
@@ -49,13 +49,17 @@ def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
         extras={"signer": Signer(settings.secret_key)},
     )
     publishing.install(runtime)
+    on_the_day.install(runtime)
     return runtime
 
 
 def make_app(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     runtime = bootstrap(settings)
-    routers = [auth_api.router, users_api.router, staff_api.router, audit_api.router, *publishing.ROUTERS]
-    return create_app(runtime, routers=routers, title="Congress service")
+    routers = [*publishing.SCAN_ROUTERS, auth_api.router, users_api.router, staff_api.router, audit_api.router,
+               *publishing.ROUTERS, *on_the_day.ROUTERS]
+    app = create_app(runtime, routers=routers, title="Congress service")
+    on_the_day.mount_static(app)
+    return app
 
 
 app = make_app()

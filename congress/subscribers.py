@@ -4,7 +4,7 @@ import contracts.congress
 import contracts.documents
 import contracts.signing
 from congress.handlers.audit import store_audit_record
-from congress.handlers import document_events
+from congress.handlers import closing, desk_directory, document_events
 from contracts.streams import SERVICE_STREAMS
 from runtime.inbox import Subscription
 
@@ -27,4 +27,20 @@ PUBLISHING_SUBSCRIPTIONS = [
     }, purpose="publishing"),
 ]
 
-SUBSCRIPTIONS: list[Subscription] = [*AUDIT_SUBSCRIPTIONS, *PUBLISHING_SUBSCRIPTIONS]
+# Which signature requests are open (a congress closes only when none is), and the desk's
+# folded-name search column, kept from the service's own roster events.
+DAY_SUBSCRIPTIONS = [
+    Subscription(SERVICE_STREAMS["signing"], {
+        contracts.signing.RequestCreated: closing.when_request_created,
+        contracts.signing.RequestCompleted: closing.when_request_completed,
+        contracts.signing.RequestRejected: closing.when_request_rejected,
+        contracts.signing.RequestCancelled: closing.when_request_cancelled,
+    }, purpose="closing"),
+    Subscription(SERVICE_STREAMS["congress"], {
+        contracts.congress.DelegateRegistered: desk_directory.when_delegate_registered_or_updated,
+        contracts.congress.DelegateUpdated: desk_directory.when_delegate_registered_or_updated,
+        contracts.congress.DelegateRemoved: desk_directory.when_delegate_removed,
+    }, purpose="desk"),
+]
+
+SUBSCRIPTIONS: list[Subscription] = [*AUDIT_SUBSCRIPTIONS, *PUBLISHING_SUBSCRIPTIONS, *DAY_SUBSCRIPTIONS]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,7 +67,8 @@ async def checkin_of(session: AsyncSession, delegate_id: str) -> Any:
 
 def _insert_once(dialect: str, values: dict[str, Any]) -> Any:
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(checkins).values(**values).on_conflict_do_nothing(index_elements=["delegate_id"])
+    return (module.insert(checkins).values(**values).on_conflict_do_nothing(index_elements=["delegate_id"])
+            .returning(checkins.c.delegate_id))  # a row back = inserted (rowcount is not reliable on every driver)
 
 
 async def check_in(uow: UnitOfWork, user: Principal, congress_id: str, *, code: str | None = None,
@@ -93,7 +94,7 @@ async def check_in(uow: UnitOfWork, user: Principal, congress_id: str, *, code: 
     inserted = await uow.session.execute(_insert_once(dialect, {
         "delegate_id": found.id, "congress_id": congress_id, "checked_in_at": now, "checked_in_by": user.id,
         "method": method}))
-    if inserted.rowcount == 1:
+    if inserted.first() is not None:
         await uow.session.execute(delegates.update().where(delegates.c.id == found.id).values(checked_in_at=now))
         await uow.emit(cc.DelegateCheckedIn(congress_id=uuid.UUID(congress_id), delegate_id=uuid.UUID(found.id),
                                             checked_in_at=now, actor=user.id))
@@ -126,18 +127,19 @@ async def undo_check_in(uow: UnitOfWork, user: Principal, congress_id: str, dele
 
 
 async def search_delegates(session: AsyncSession, congress_id: str, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Diacritics-insensitive name search: every folded word of the query in the folded name."""
+    """Diacritics-insensitive name search: the query's words begin words of the name, in order
+    ("nguyen nguyen" finds "Nguyễn Thị Nguyên", "thi nguyen" does not find "Nguyễn Thị Lan")."""
     words = search_words(query)
     if not words:
         return []
-    conditions = [delegate_directory.c.search_name.like(f"%{_escape(w)}%", escape="\\") for w in words]
+    pattern = "".join(f"% {_escape(w)}" for w in words) + "%"
     rows = (await session.execute(
         select(delegates.c.id, delegates.c.full_name, delegates.c.unit, delegates.c.delegate_type,
                checkins.c.checked_in_at)
         .select_from(delegate_directory.join(delegates, delegates.c.id == delegate_directory.c.delegate_id)
                      .outerjoin(checkins, checkins.c.delegate_id == delegates.c.id))
         .where(delegate_directory.c.congress_id == congress_id, delegates.c.congress_id == congress_id,
-               and_(*conditions))
+               delegate_directory.c.search_name.like(pattern, escape="\\"))
         .order_by(delegates.c.full_name, delegates.c.id).limit(limit)
     )).all()
     return [{"id": r.id, "full_name": r.full_name, "unit": r.unit, "delegate_type": r.delegate_type,

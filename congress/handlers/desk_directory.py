@@ -14,7 +14,7 @@ from runtime.db import UnitOfWork
 async def when_delegate_registered_or_updated(event: cc.DelegateRegistered | cc.DelegateUpdated,
                                               uow: UnitOfWork) -> None:
     delegate_id, congress_id = str(event.delegate_id), str(event.congress_id)
-    search_name = fold(event.full_name)[:400]
+    search_name = " " + fold(event.full_name)[:399]  # a leading space: every word starts after one
     exists = await uow.session.scalar(select(delegate_directory.c.delegate_id).where(
         delegate_directory.c.delegate_id == delegate_id))
     if exists is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,8 +39,24 @@ class Row:
 
     `params` fills path parameters: "congress_a" (the callers' congress), "new_user" (a fresh
     user made for the call), "staff_member" (a fresh user made staff of congress A), "random"
-    (a well-formed id nobody has), or a literal value. Body strings may name {password},
-    {username} (the caller's), {admin_password}, {unique} and {new_user}.
+    (a well-formed id nobody has), or a literal value; congress I resources of congress A:
+    "agenda_item" and "delegate" (fresh), "publication" (one, shared), "fresh_publication",
+    "publication_token" and "delegate_token" (the secrets in /q/ and /d/ links). Body strings
+    may name {password}, {username} (the caller's), {admin_password}, {unique}, {new_user},
+    {approved_document} (a new approved document of congress A) and {agenda_order} (congress A's
+    agenda item ids, as a list). `files`: a multipart upload {field: (name, text, type)}, text
+    filled like body strings. `stream`: read the status only, then close (server-sent events).
+    Signing resources of congress A: "signing_request" (one open request, shared; signer: the
+    world's signer), "new_signing_request" (a fresh one; the signer logs in again first, since
+    signing needs a recent password), "verification_code" (of a signed request); body strings
+    {signing_document} and {signing_signer} repeat the shared request's document and signer.
+    Documents resources of congress A, uploaded through the documents API by secretary A:
+    "uploaded_document" (one draft report, shared), "draft_reference" (a fresh draft reference),
+    "approved_upload" (one approved reference, shared), "documents_congress_a" (congress A once
+    the documents service knows it and its staff); body, form and file strings may name
+    {documents_congress_a}, and a file's text may be {pdf} (a fresh one-page PDF). `query`: query
+    parameters, resolved like `params`. `form`: multipart fields sent with `files`, filled like
+    body strings.
     `fresh`: every authenticated caller is a new user of that kind, logged in for this call only
     (the row ends or changes its session). `cookies`: ride the session cookies (+ CSRF header).
     """
@@ -58,6 +75,11 @@ class Row:
     fresh: bool = False
     cookies: bool = False
     public: bool = False
+    files: dict[str, tuple[str, str, str]] | None = None
+    stream: bool = False
+    page: bool = False  # an HTML page: its refusals are pages too, not the JSON error envelope
+    query: dict[str, str] | None = None
+    form: dict[str, str] | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -189,7 +211,141 @@ class World:
             return user_id
         if name == "random":
             return str(uuid.uuid4())
-        return name
+        return (self.congress_resource(name) or self.signing_resource(name) or self.documents_resource(name)
+                or name)
+
+    # -- congress I resources of congress A, made through the real APIs as secretary A
+
+    def congress_resource(self, name: str) -> str | None:
+        secretary = self.auth(self.callers["secretary_a"])
+        base = self.url("congress", f"/api/congresses/{self.congress_a}")
+        if name == "agenda_item":
+            r = self.http.post(f"{base}/agenda", headers=secretary, json={"title": "Báo cáo chính trị"})
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+        if name in ("delegate", "delegate_token"):
+            r = self.http.post(f"{base}/delegates", headers=secretary,
+                               json={"full_name": f"Đỗ Thị Hằng {secrets.token_hex(4)}", "unit": "Chi hội 3"})
+            assert r.status_code == 201, r.text
+            return r.json()["id"] if name == "delegate" else r.json()["personal_url"].rsplit("/", 1)[1]
+        if name in ("publication", "publication_token"):
+            if self._publication is None:
+                self._publication = self.new_publication()
+            return self._publication["id"] if name == "publication" else self._publication["token"]
+        if name == "fresh_publication":
+            return self.new_publication()["id"]
+        return None
+
+    _publication: dict[str, Any] | None = None
+
+    def new_publication(self) -> dict[str, Any]:
+        from tests.support.congress_fixtures import approved_document
+
+        document = approved_document(self.system.nats_url, self.congress_a, "Nghị quyết Đại hội")
+        body = {"document_id": document.document_id, "audience": "public"}
+        url = self.url("congress", f"/api/congresses/{self.congress_a}/publications")
+        deadline = time.monotonic() + 20
+        while True:  # until the congress service has consumed the approval
+            r = self.http.post(url, headers=self.auth(self.callers["secretary_a"]), json=body)
+            if r.status_code in (200, 201) or time.monotonic() > deadline:
+                assert r.status_code in (200, 201), r.text
+                return r.json()
+            time.sleep(0.1)
+
+    def approved_document(self) -> str:
+        """A document approved after everything published so far: publishing a later one proves
+        the congress service has consumed it (one consumer applies the stream in order)."""
+        from tests.support.congress_fixtures import approved_document
+
+        document = approved_document(self.system.nats_url, self.congress_a, "Báo cáo tài chính")
+        self.new_publication()
+        return document.document_id
+
+    def agenda_order(self) -> list[str]:
+        r = self.http.get(self.url("congress", f"/api/congresses/{self.congress_a}/agenda"),
+                          headers=self.auth(self.admin))
+        r.raise_for_status()
+        return [item["id"] for item in r.json()["items"]]
+
+    # -- signing resources of congress A: requests made through the signing API as secretary A
+
+    _signing_request: dict[str, Any] | None = None
+
+    def signing_resource(self, name: str) -> str | None:
+        if name == "signing_request":
+            return self.shared_signing_request()["id"]
+        if name == "new_signing_request":
+            return self.new_signing_request()["id"]
+        if name == "verification_code":
+            request = self.new_signing_request()
+            r = self.http.post(self.url("signing", f"/api/signing/requests/{request['id']}/sign"),
+                               headers=self.auth(self.callers["signer"]))
+            assert r.status_code == 200, r.text
+            return r.json()["signers"][0]["verification_code"]
+        return None
+
+    def shared_signing_request(self) -> dict[str, Any]:
+        if self._signing_request is None:
+            self._signing_request = self.new_signing_request()
+        return self._signing_request
+
+    def new_signing_request(self) -> dict[str, Any]:
+        """An open request over a new document of congress A, the world's signer in its only slot."""
+        from tests.support.congress_fixtures import approved_document
+
+        document = approved_document(self.system.nats_url, self.congress_a, "Nghị quyết Đại hội", approve=False)
+        body = {"document_id": document.document_id, "version": 1,
+                "signers": [{"username": self.callers["signer"].username, "role": "signer"}]}
+        signer = self.callers["signer"]  # about to be asked to sign: a recent password, as a person would
+        fresh = self.log_in(signer.username, signer.password)
+        signer.token, signer.cookies = fresh.token, fresh.cookies
+        url = self.url("signing", "/api/signing/requests")
+        deadline = time.monotonic() + 20
+        while True:  # until the signing service has consumed the upload and the users (404/422 before)
+            r = self.http.post(url, headers=self.auth(self.callers["secretary_a"]), json=body)
+            if r.status_code == 201 or time.monotonic() > deadline:
+                assert r.status_code == 201, r.text
+                return {**r.json(), "body": body}
+            time.sleep(0.1)
+
+    # -- documents resources of congress A: uploaded through the documents API as secretary A
+
+    _uploaded_document: str | None = None
+    _approved_upload: str | None = None
+
+    def documents_resource(self, name: str) -> str | None:
+        if name == "documents_congress_a":
+            self.documents_resource("uploaded_document")  # uploaded: the service knows congress A
+            return self.congress_a
+        if name == "uploaded_document":
+            if self._uploaded_document is None:
+                self._uploaded_document = self.upload_document("report", "Báo cáo chính trị")
+            return self._uploaded_document
+        if name == "draft_reference":
+            return self.upload_document("reference", "Tài liệu tham khảo")
+        if name == "approved_upload":
+            if self._approved_upload is None:
+                document_id = self.upload_document("reference", "Quy chế làm việc")
+                r = self.http.post(self.url("documents", f"/api/documents/{document_id}/approve"),
+                                   headers=self.auth(self.callers["secretary_a"]))
+                assert r.status_code == 200, r.text
+                self._approved_upload = document_id
+            return self._approved_upload
+        return None
+
+    def upload_document(self, kind: str, title: str) -> str:
+        from tests.support.congress_fixtures import make_pdf
+
+        fields = {"congress_id": self.congress_a, "title": title, "kind": kind}
+        url = self.url("documents", "/api/documents")
+        deadline = time.monotonic() + 20
+        while True:  # until the documents service has consumed congress A and its staff (404 before)
+            r = self.http.post(url, headers=self.auth(self.callers["secretary_a"]), data=fields,
+                               files={"file": ("tai-lieu.pdf", make_pdf(title), "application/pdf")})
+            if r.status_code == 201 or time.monotonic() > deadline:
+                assert r.status_code == 201, r.text
+                return r.json()["id"]
+            time.sleep(0.1)
 
     def fill(self, value: Any, who: Caller | None) -> Any:
         if isinstance(value, dict):
@@ -200,6 +356,20 @@ class World:
             return value
         if value == "{new_user}":
             return self.new_user(["signer"])[0]
+        if value == "{approved_document}":
+            return self.approved_document()
+        if value == "{agenda_order}":
+            return self.agenda_order()
+        if value == "{signing_document}":
+            return self.shared_signing_request()["document_id"]
+        if value == "{signing_signer}":
+            return self.callers["signer"].username
+        if value == "{documents_congress_a}":
+            return self.documents_resource("documents_congress_a")
+        if value == "{pdf}":
+            from tests.support.congress_fixtures import make_pdf
+
+            return make_pdf("Tài liệu")  # its own bytes every time
         return value.format(password=who.password if who else "", username=who.username if who else "",
                             admin_password=self.system.admin_password, unique=secrets.token_hex(5))
 
@@ -216,8 +386,22 @@ class World:
         elif who is not None:
             headers = self.auth(who)
         body = self.fill(row.body, who) if row.body is not None else None
+        files = ({name: (filename, self._file_bytes(text, who), kind)
+                  for name, (filename, text, kind) in row.files.items()} if row.files else None)
+        form = self.fill(row.form, who) if row.form is not None else None
+        query = {name: self.param(source) for name, source in row.query.items()} if row.query else None
         with httpx.Client(timeout=20, cookies=cookies) as client:
-            return client.request(row.method, self.url(row.service, path), headers=headers, json=body)
+            if row.stream:
+                with client.stream(row.method, self.url(row.service, path), headers=headers) as response:
+                    if response.status_code >= 400:
+                        response.read()  # a refusal is a short body, not a stream: keep it readable
+                    return response
+            return client.request(row.method, self.url(row.service, path), headers=headers, params=query, json=body,
+                                  data=form, files=files)
+
+    def _file_bytes(self, text: str, who: Caller | None) -> bytes:
+        content = self.fill(text, who)
+        return content if isinstance(content, bytes) else content.encode()
 
     def close(self) -> None:
         self.http.close()
