@@ -131,5 +131,34 @@ seals = Table(
 )
 
 
+# Signatures of documents another installation sealed and this one's archive imported
+# (documents.archive.imported): read-only, so that /verify/{code} works here too.
+imported_signatures = Table(
+    "imported_signatures",
+    metadata,
+    Column("verification_code", String(40), primary_key=True),  # normalised as typed codes are
+    Column("record_id", String(36), nullable=False),
+    Column("congress_id", String(36), nullable=True),
+    Column("organisation", String(300), nullable=False),
+    Column("document_title", String(500), nullable=False),
+    Column("signer_full_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("signed_at", UTCDateTime, nullable=True),
+    Column("signed_sha256", String(64), nullable=False),
+    Column("ca_fingerprint_sha256", String(64), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
+# The CA that verified an imported package: a trust root for that package's documents only.
+imported_cas = Table(
+    "imported_cas",
+    metadata,
+    Column("fingerprint_sha256", String(64), primary_key=True),
+    Column("cert_pem", Text, nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+
 def make_database(url: str) -> Database:
     return Database(url, outbox, inbox)

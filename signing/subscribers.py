@@ -12,7 +12,7 @@ from runtime.db import UnitOfWork
 from runtime.inbox import Subscription
 from signing.db import access
 from signing.handlers import Deps
-from signing.handlers import authority, seals
+from signing.handlers import authority, imported_signatures, seals
 from signing.handlers.when_facts_arrive import remember_closed_congress, remember_document
 
 
@@ -39,6 +39,7 @@ def subscriptions(deps: Deps) -> list[Subscription]:
     documents = {
         dc.DocumentUploaded: remember_document,
         dc.ArchiveSealRequested: partial(seals.apply_seal, deps),
+        dc.ArchiveImported: imported_signatures.when_archive_imported_keep_signatures,
     }
     return [
         Subscription(SERVICE_STREAMS["congress"], congress),

@@ -34,6 +34,7 @@ class TrustAnchors:
     intermediates: list
     crls: list[bytes]  # DER, the organisation CA's current CRL
     timestamp_roots: list = field(default_factory=list)
+    revocation_mode: str = "hard-fail"  # "soft-fail" for an imported archive's CA (its CRLs are not here)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _context(anchors: TrustAnchors, moment: datetime | None) -> ValidationContex
         moment=moment,
         retroactive_revinfo=True,
         allow_fetching=False,
-        revocation_mode="hard-fail",
+        revocation_mode=anchors.revocation_mode,
     )
 
 

@@ -1,9 +1,12 @@
-"""Writing a record as a BagIt bag (RFC 8493) with sha256 and sha512 manifests, then as a zip.
+"""Writing a record as a BagIt bag (RFC 8493) with sha256 and sha512 manifests, straight into a zip.
 
 The bag is written here rather than with `bagit.make_bag`/`Bag.save`: those change the
-process-wide working directory while they run (unsafe in a service with threads) and hash the
-payload one file at a time; here each file is read once for both algorithms, several files at
-a time. The result is an ordinary bag: the tests validate it with the `bagit` library.
+process-wide working directory while they run (unsafe in a service with threads), hash the
+payload one file at a time and need the bag as a directory first. Here the zip is the only
+copy written: while the payload goes into it, other threads hash each file once for both
+algorithms, several files at a time; the zip's own sha256 is taken from the bytes as they are
+written; the seal is later appended to that same zip (its central directory rewritten, nothing
+before it). The result is an ordinary bag: the tests validate it with the `bagit` library.
 """
 
 from __future__ import annotations
@@ -64,13 +67,6 @@ def hash_file(path: Path) -> dict[str, str]:
     return {alg: h.hexdigest() for alg, h in hashers.items()}
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)  # the blob cache is immutable: a hard link costs nothing
-    except OSError:
-        shutil.copyfile(source, target)
-
-
 def _manifest_lines(entries: dict[str, dict[str, str]], alg: str) -> str:
     return "".join(f"{digests[alg]}  {path}\n" for path, digests in sorted(entries.items()))
 
@@ -83,45 +79,91 @@ def _bag_info_text(info: dict[str, str]) -> str:
     return "".join(lines)
 
 
+class _HashingSink:
+    """A write-only, forward-only file for zipfile that hashes what it writes.
+
+    Without `seek`, zipfile writes each member's sizes and CRC in a data descriptor after the
+    member instead of going back to its header: the zip is written in one pass and its sha256
+    is known when it is closed."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.sha256 = hashlib.sha256()
+        self.position = 0
+
+    def write(self, data: bytes) -> int:
+        self.fh.write(data)
+        self.sha256.update(data)
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 @dataclass(frozen=True)
-class BuiltBag:
-    directory: Path
+class BuiltPackage:
+    path: Path
+    sha256: str
+    size: int
     seal_manifest: bytes
     payload_bytes: int
     payload_files: int
     files: list[dict[str, Any]]
     """Every file of the bag: path, size, sha256 (for the record's file list)."""
+    prefix: Any = None
+    """The sha256 state over the zip up to its central directory: the sealed zip's sha256 costs
+    only the bytes the seal adds (see `add_seal`)."""
+    prefix_size: int = 0
 
 
-def build_bag(directory: Path, content: BagContent, record_id: str, created_at: datetime, workers: int = 4) -> BuiltBag:
-    """Write the bag into `directory` (which must not exist) and return it with its seal manifest."""
-    directory.mkdir(parents=True)
-    for path, data in content.files.items():
-        target = directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    for path, source in content.blobs.items():
-        target = directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _link_or_copy(source, target)
+def _method(name: str) -> int:
+    return zipfile.ZIP_STORED if name.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
+
+
+def build_package(target: Path, content: BagContent, record_id: str, created_at: datetime,
+                  workers: int | None = None) -> BuiltPackage:
+    """Write the bag as the zip `target` and return it with its seal manifest."""
     payload = sorted({*content.files, *content.blobs})
-    with ThreadPoolExecutor(workers) as pool:
-        digests = dict(zip(payload, pool.map(lambda p: hash_file(directory / p), payload), strict=True))
-    sizes = {p: (directory / p).stat().st_size for p in payload}
-    for alg in ALGORITHMS:
-        (directory / f"manifest-{alg}.txt").write_text(_manifest_lines(digests, alg), encoding="utf-8")
-    (directory / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
+    sizes = {p: len(content.files[p]) if p in content.files else content.blobs[p].stat().st_size for p in payload}
     info = dict(content.bag_info)
     info["Bagging-Date"] = created_at.date().isoformat()
     info["Payload-Oxum"] = f"{sum(sizes.values())}.{len(payload)}"
-    (directory / "bag-info.txt").write_text(_bag_info_text(info), encoding="utf-8")
-    (directory / CHAIN_HEAD_FILE).write_text(f"{content.chain_head} {content.chain_length}\n", encoding="utf-8")
-    tag_files = ["bagit.txt", "bag-info.txt", *(f"manifest-{alg}.txt" for alg in ALGORITHMS), CHAIN_HEAD_FILE]
-    tag_digests = {name: hash_file(directory / name) for name in tag_files}
-    for alg in ALGORITHMS:
-        (directory / f"tagmanifest-{alg}.txt").write_text(_manifest_lines(tag_digests, alg), encoding="utf-8")
+    tags: dict[str, bytes] = {"bagit.txt": BAGIT_TXT.encode(), "bag-info.txt": _bag_info_text(info).encode()}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(workers or max(2, os.cpu_count() or 2)) as pool, open(target, "wb") as fh:
+        # Largest first, so that the pool ends together; the zip is written meanwhile.
+        hashing = {p: pool.submit(hash_file, content.blobs[p])
+                   for p in sorted(content.blobs, key=lambda p: -sizes[p])}
+        sink = _HashingSink(fh)
+        with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:  # type: ignore[arg-type]
+            for name, data in tags.items():
+                archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+            for path in payload:
+                if path in content.files:
+                    archive.writestr(path, content.files[path], compress_type=_method(path))
+                else:  # zipfile's own write() copies in 8 KB pieces; 1 MB pieces cost far fewer calls
+                    member = zipfile.ZipInfo.from_file(content.blobs[path], path)
+                    member.compress_type = _method(path)
+                    with open(content.blobs[path], "rb") as source, archive.open(member, "w") as dest:
+                        shutil.copyfileobj(source, dest, CHUNK)
+            digests = {p: (hashing[p].result() if p in hashing else _hash_bytes(content.files[p])) for p in payload}
+            for alg in ALGORITHMS:
+                tags[f"manifest-{alg}.txt"] = _manifest_lines(digests, alg).encode()
+            tags[CHAIN_HEAD_FILE] = f"{content.chain_head} {content.chain_length}\n".encode()
+            tag_digests = {name: _hash_bytes(data) for name, data in tags.items()}
+            for alg in ALGORITHMS:
+                tags[f"tagmanifest-{alg}.txt"] = _manifest_lines(tag_digests, alg).encode()
+            for name in (*(f"manifest-{alg}.txt" for alg in ALGORITHMS), CHAIN_HEAD_FILE, *TAG_MANIFESTS):
+                archive.writestr(name, tags[name], compress_type=zipfile.ZIP_DEFLATED)
+            prefix, prefix_size = sink.sha256.copy(), sink.position  # the central directory comes next
+        size = sink.position
+        zip_sha256 = sink.sha256.hexdigest()
     # The bag's last save is done: the seal manifest names both tag manifests (they do not list each other).
-    named = {name: hash_file(directory / name) for name in TAG_MANIFESTS}
+    named = {name: _hash_bytes(tags[name]) for name in TAG_MANIFESTS}
     seal_manifest = json.dumps({
         "format": SEAL_FORMAT,
         "record_id": record_id,
@@ -133,29 +175,35 @@ def build_bag(directory: Path, content: BagContent, record_id: str, created_at: 
         "created_at": created_at.isoformat(),
     }, ensure_ascii=False, sort_keys=True, indent=1).encode()
     files = [{"path": p, "size": sizes[p], "sha256": digests[p]["sha256"]} for p in payload]
-    files += [{"path": n, "size": (directory / n).stat().st_size, "sha256": d["sha256"]}
-              for n, d in {**tag_digests, **named}.items()]
-    return BuiltBag(directory, seal_manifest, sum(sizes.values()), len(payload), files)
+    files += [{"path": n, "size": len(tags[n]), "sha256": d["sha256"]} for n, d in {**tag_digests, **named}.items()]
+    return BuiltPackage(target, zip_sha256, size, seal_manifest, sum(sizes.values()), len(payload), files,
+                        prefix, prefix_size)
 
 
-def write_zip(bag: Path, target: Path) -> None:
-    """Zip the bag (its root at the zip's root); media stored, text deflated."""
-    names = sorted(p.relative_to(bag).as_posix() for p in bag.rglob("*") if p.is_file())
-    first = [n for n in ("bagit.txt", "bag-info.txt") if n in names]
-    with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
-        for name in first + [n for n in names if n not in first]:
-            method = zipfile.ZIP_STORED if name.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
-            archive.write(bag / name, name, compress_type=method)
+def _hash_bytes(data: bytes) -> dict[str, str]:
+    return {alg: hashlib.new(alg, data).hexdigest() for alg in ALGORITHMS}
 
 
-def add_seal(unsealed_zip: Path, target: Path, seal_manifest: bytes, signature: bytes, timestamp: bytes | None) -> None:
-    """The sealed package: the unsealed zip plus the seal files (outside every manifest)."""
-    shutil.copyfile(unsealed_zip, target)
-    with zipfile.ZipFile(target, "a", allowZip64=True) as archive:
+def add_seal(package: Path, seal_manifest: bytes, signature: bytes, timestamp: bytes | None,
+             prefix: Any = None, prefix_size: int = 0) -> str:
+    """Seal the package in place: the seal files (outside every manifest) are appended to the zip,
+    which rewrites only its central directory. Returns the sealed zip's sha256: from `prefix`
+    (the sha256 state over the bytes before the central directory) when given, else read whole."""
+    with zipfile.ZipFile(package, "a", allowZip64=True) as archive:
+        if prefix is not None and archive.start_dir != prefix_size:
+            prefix = None  # not the zip that state was taken over
         archive.writestr(SEAL_MANIFEST_FILE, seal_manifest, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr(SEAL_SIGNATURE_FILE, signature, compress_type=zipfile.ZIP_STORED)
         if timestamp:
             archive.writestr(SEAL_TIMESTAMP_FILE, timestamp, compress_type=zipfile.ZIP_STORED)
+    if prefix is None:
+        return sha256_file(package)
+    digest = prefix.copy()
+    with open(package, "rb") as fh:
+        fh.seek(prefix_size)
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -80,15 +81,13 @@ class Query:
         def phrase(columns: str, words: list[str]) -> str:
             return "{" + columns + "} : \"" + " ".join(w.replace('"', '""') for w in words) + "\""
 
-        # Every row that matches has all the folded words; the extra alternatives only add to
-        # the score of rows with the exact spelling and of rows with the words in this order.
+        # Every row that matches has all the folded words. Typed with diacritics, the exact
+        # spelling, in that order, adds to the score of the rows that have it (a one-word
+        # phrase is the word): exact spellings rank first. Each further alternative would cost
+        # FTS5 another pass over the same doclists for every matching row, so there are no others.
         expression = group("title_folded body_folded", self.folded)
         if self.original != self.folded:
-            expression += " OR " + group("title body", self.original)
-        if len(self.folded) > 1:
-            expression += " OR " + phrase("title_folded body_folded", self.folded)
-            if self.original != self.folded:
-                expression += " OR " + phrase("title body", self.original)
+            expression += " OR " + phrase("title body", self.original)
         return expression
 
 
@@ -162,41 +161,49 @@ def decode_cursor(cursor: str | None) -> int:
 def snippet(body: str, title: str, query: Query, words_around: int = 12) -> str:
     """A short piece of the original text around the first match, matches in <mark>, HTML-escaped."""
     wanted = set(query.folded)
-    best: tuple[int, str, list[Any]] = (0, body, [])
+    best: tuple[int, str, list[tuple[int, int]]] = (0, body, [])
     for source in (body, title):  # the text that holds the most of the query's words
-        matches = list(_matching_words(source, wanted, limit=16))
-        covered = len({fold(m.group()) for m in matches})
+        matches = _matching_words(source, wanted, limit=16)
+        covered = len({fold(source[a:b]) for a, b in matches})
         if covered > best[0]:
             best = (covered, source, matches)
     _, source, matches = best
     if not matches:
-        return html.escape(" ".join(body.split()[: words_around * 2]))
-    first = matches[0]
-    words = list(WORD.finditer(source))
-    index = next(i for i, m in enumerate(words) if m.start() == first.start())
-    start = words[max(0, index - words_around)].start()
-    end = words[min(len(words) - 1, index + words_around)].end()
-    marked = {m.start(): m.end() for m in matches}
+        return html.escape(" ".join(body[:4000].split()[: words_around * 2]))
+    first = matches[0][0]
+    # Only the words around the first match are looked at, however long the text.
+    before = list(WORD.finditer(source, max(0, first - 40 * words_around), first))[-words_around:]
+    start = before[0].start() if before else first
+    after = list(itertools.islice(WORD.finditer(source, first), words_around + 1))
+    end = after[-1].end()
     out, position = [], start
-    for m in words:
-        if m.start() < start or m.end() > end or m.start() not in marked:
+    for a, b in matches:
+        if a < start or b > end:
             continue
-        out.append(html.escape(source[position:m.start()]))
-        out.append(f"<mark>{html.escape(source[m.start():m.end()])}</mark>")
-        position = m.end()
+        out.append(html.escape(source[position:a]))
+        out.append(f"<mark>{html.escape(source[a:b])}</mark>")
+        position = b
     out.append(html.escape(source[position:end]))
     text_ = " ".join("".join(out).split())
     return ("… " if start > 0 else "") + text_ + (" …" if end < len(source) else "")
 
 
-def _matching_words(source: str, wanted: set[str], limit: int):  # type: ignore[no-untyped-def]
-    found = 0
-    for m in WORD.finditer(source):
-        if fold(m.group()) in wanted:
-            yield m
-            found += 1
-            if found >= limit:
-                return
+def _matching_words(source: str, wanted: set[str], limit: int) -> list[tuple[int, int]]:
+    """(start, end) of the first words of `source` whose folded form is one of `wanted`."""
+    if not wanted:
+        return []
+    folded = fold(source)
+    if len(folded) != len(source):  # a fold that changed lengths (stray marks): word by word
+        found = []
+        for m in WORD.finditer(source):
+            if fold(m.group()) in wanted:
+                found.append(m.span())
+                if len(found) >= limit:
+                    break
+        return found
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in sorted(wanted, key=len, reverse=True))
+                         + r")(?!\w)")
+    return [m.span() for m in itertools.islice(pattern.finditer(folded), limit)]
 
 
 async def search(session: AsyncSession, q: str, unit: str | None = None, year: int | None = None,
@@ -214,23 +221,32 @@ async def search(session: AsyncSession, q: str, unit: str | None = None, year: i
         filters.append("s.kind = :kind")
         params["kind"] = kind
     where = "".join(f" AND {f}" for f in filters)
-    columns = "s.id, s.congress_id, s.document_id, s.kind, s.unit, s.year, s.title, s.body"
+    # Ranking picks the page's ids first; the titles and texts (the large part of a row) are read
+    # for that page only, never carried through the sort of every match.
     if not query.folded:
-        sql = f"SELECT {columns}, 0 AS rank FROM archive_search s WHERE 1=1{where} ORDER BY s.year DESC, s.id DESC"
+        sql = f"SELECT s.id, 0 AS rank FROM archive_search s WHERE 1=1{where} ORDER BY s.year DESC, s.id DESC"
     elif await _dialect(session) == "postgresql":
         params.update(qf=" ".join(query.folded), qo=" ".join(query.original))
         rank = "ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', s.tsv, {}('simple', {}))"
-        sql = (f"SELECT {columns}, {rank.format('plainto_tsquery', ':qf')} + {rank.format('plainto_tsquery', ':qo')} "
+        sql = (f"SELECT s.id, {rank.format('plainto_tsquery', ':qf')} + {rank.format('plainto_tsquery', ':qo')} "
                f"+ {rank.format('phraseto_tsquery', ':qf')} + {rank.format('phraseto_tsquery', ':qo')} AS rank "
                f"FROM archive_search s WHERE s.tsv @@ plainto_tsquery('simple', :qf){where} "
                f"ORDER BY rank DESC, s.id")
     else:
         params["match"] = query.fts5()
         weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-        sql = (f"SELECT {columns}, bm25(archive_fts, {weights}) AS rank FROM archive_fts "
-               f"JOIN archive_search s ON s.id = archive_fts.rowid WHERE archive_fts MATCH :match{where} "
-               f"ORDER BY rank, s.id")
-    rows = (await session.execute(text(sql + " LIMIT :limit OFFSET :offset"), params)).all()
+        hits = f"SELECT rowid AS id, bm25(archive_fts, {weights}) AS rank FROM archive_fts WHERE archive_fts MATCH :match"
+        if filters:  # the filters are on the small columns: the join costs an index lookup per match
+            sql = f"SELECT h.id, h.rank FROM ({hits}) h JOIN archive_search s ON s.id = h.id WHERE 1=1{where} " \
+                  f"ORDER BY h.rank, h.id"
+        else:
+            sql = f"{hits} ORDER BY rank, rowid"
+    page = (await session.execute(text(sql + " LIMIT :limit OFFSET :offset"), params)).all()
+    ranks = {row.id: row.rank for row in page[:limit]}
+    rows = {row.id: row for row in (await session.execute(
+        select(archive_search.c.id, archive_search.c.congress_id, archive_search.c.document_id, archive_search.c.kind,
+               archive_search.c.unit, archive_search.c.year, archive_search.c.title, archive_search.c.body)
+        .where(archive_search.c.id.in_(list(ranks))))).all()} if ranks else {}
     items = [{
         "congress_id": row.congress_id,
         "document_id": row.document_id,
@@ -239,6 +255,6 @@ async def search(session: AsyncSession, q: str, unit: str | None = None, year: i
         "year": row.year,
         "title": row.title,
         "snippet": snippet(row.body, row.title, query) if query.folded else html.escape(row.title),
-        "score": round(abs(float(row.rank)), 6),
-    } for row in rows[:limit]]
-    return {"items": items, "next": encode_cursor(offset + limit) if len(rows) > limit else None}
+        "score": round(abs(float(ranks[row_id])), 6),
+    } for row_id in ranks if (row := rows.get(row_id)) is not None]
+    return {"items": items, "next": encode_cursor(offset + limit) if len(page) > limit else None}

@@ -35,19 +35,25 @@ from contracts.streams import SERVICE_STREAMS
 from documents import model
 from documents.archive import search
 from documents.archive.assemble import collect
-from documents.archive.package import add_seal, build_bag, sha256_file, write_zip
+from documents.archive.package import add_seal, build_package
 from documents.archive.verify import verify_record
 from documents.db import archive_records, archive_trusted_cas, documents, signing_requests, versions
 from documents.handlers import Deps
 from runtime.db import utcnow
+from runtime.faults import fault_point
 
 log = structlog.get_logger()
 
 WAITING, SEALING, SEAL_ARRIVED, SEALED, FAILED = "waiting", "sealing", "seal_arrived", "sealed", "failed"
 POLL_SECONDS = 0.25
-CLAIM = timedelta(minutes=10)
+CLAIM = timedelta(seconds=20)
+"""How long a claim holds unless renewed. A live worker renews it every RENEW_SECONDS while it works;
+the claim of a process that died mid-step (SIGKILL, power cut) lapses within CLAIM, and the record is
+taken up again (by a replica, or by this process restarted) instead of waiting for minutes."""
+RENEW_SECONDS = 5.0
 RETRY_SECONDS = (2.0, 10.0, 30.0, 120.0, 600.0)
 PROGRESS_EVERY = 5.0
+UNSEALED = "package.zip"
 
 
 class NotCaughtUp(RuntimeError):
@@ -60,6 +66,8 @@ class ArchiveWorker:
         self.runtime = runtime
         self._task: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()
+        self._unsealed: dict[str, tuple[str, Any, int]] = {}
+        """record id -> (sha256, hash state, size) of the unsealed zip this process left in its work dir."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="archive-worker")
@@ -106,6 +114,17 @@ class ArchiveWorker:
             )
             return row if claimed.rowcount == 1 else None
 
+    async def _keep_claim(self, congress_id: str, state: str) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                async with self.deps.db.uow() as uow:
+                    await uow.session.execute(update(archive_records).where(
+                        archive_records.c.congress_id == congress_id, archive_records.c.state == state,
+                    ).values(claimed_until=utcnow() + CLAIM))
+            except Exception as exc:  # noqa: BLE001 - the next renewal tries again
+                log.warning("archive.claim_renewal_failed", congress_id=congress_id, error=str(exc) or type(exc).__name__)
+
     async def _release(self, congress_id: str, error: Exception | None, attempts: int) -> None:
         values: dict[str, Any] = {"claimed_until": None}
         if error is not None:
@@ -120,7 +139,12 @@ class ArchiveWorker:
         for state, work in ((WAITING, self.assemble), (SEAL_ARRIVED, self.finish)):
             while (row := await self._claim(state)) is not None:
                 try:
-                    await work(row)
+                    keeper = asyncio.create_task(self._keep_claim(row.congress_id, state))
+                    try:
+                        await work(row)
+                    finally:
+                        keeper.cancel()
+                        await asyncio.gather(keeper, return_exceptions=True)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - retried with backoff, loudly
@@ -194,15 +218,16 @@ class ArchiveWorker:
         work = settings.archive_work_dir / row.record_id
         await asyncio.to_thread(shutil.rmtree, work, True)
         try:
-            built = await asyncio.to_thread(build_bag, work / "bag", collected.content, row.record_id, now)
-            zip_path = work / "unsealed.zip"
-            await asyncio.to_thread(write_zip, built.directory, zip_path)
-            bag_sha = await asyncio.to_thread(sha256_file, zip_path)
-            await blobs.put_file(zip_path, bag_sha)
-            blobs.adopt_into_cache(zip_path, bag_sha)
+            built = await asyncio.to_thread(build_package, work / UNSEALED, collected.content, row.record_id, now)
+            bag_sha = built.sha256
+            await blobs.put_file(built.path, bag_sha)
             manifest_sha = await blobs.put_bytes(built.seal_manifest)
-        finally:
+        except BaseException:
             await asyncio.to_thread(shutil.rmtree, work, True)
+            raise
+        # The zip stays here for the seal to be appended in place (finish); the blob is the
+        # durable copy when the seal comes back to another replica or after a restart.
+        self._unsealed[row.record_id] = (bag_sha, built.prefix, built.prefix_size)
         meta = collected.meta
         async with self.deps.db.uow() as uow:
             done = await uow.session.execute(update(archive_records).where(
@@ -225,17 +250,21 @@ class ArchiveWorker:
 
     async def finish(self, row: Any) -> None:
         blobs = self.deps.blobs
-        unsealed = await blobs.get_to_cache(row.bag_sha256)
         manifest = (await blobs.get_to_cache(row.manifest_sha256)).read_bytes()
         signature = (await blobs.get_to_cache(row.seal_sha256)).read_bytes()
         timestamp = (await blobs.get_to_cache(row.timestamp_sha256)).read_bytes() if row.timestamp_sha256 else None
         await self.pin_own_ca(signature)
         work = self.deps.settings.archive_work_dir / row.record_id
-        work.mkdir(parents=True, exist_ok=True)
-        target = work / "package.zip"
+        target = work / UNSEALED
+        sha, prefix, prefix_size = self._unsealed.pop(row.record_id, (None, None, 0))
         try:
-            await asyncio.to_thread(add_seal, unsealed, target, manifest, signature, timestamp)
-            package_sha = await asyncio.to_thread(sha256_file, target)
+            if sha != row.bag_sha256 or not target.exists():  # written elsewhere, or before a restart
+                unsealed = await blobs.get_to_cache(row.bag_sha256)
+                work.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(shutil.copyfile, unsealed, target)
+                prefix = None
+            package_sha = await asyncio.to_thread(add_seal, target, manifest, signature, timestamp, prefix,
+                                                  prefix_size)
             size = target.stat().st_size
             await blobs.put_file(target, package_sha)
             blobs.adopt_into_cache(target, package_sha)

@@ -18,6 +18,7 @@ from signing import model
 from signing.db import requests, slots
 from signing.handlers import Deps
 from signing.handlers import authority as ca_handlers
+from signing.handlers import imported_signatures
 from signing.validation import Report, verify_pdf
 
 CACHE_SIZE = 256
@@ -56,8 +57,8 @@ async def verify_code(deps: Deps, cache: ReportCache, code: str) -> tuple[dict[s
     code = model.normalise_code(code)
     async with deps.db.session() as session:
         slot = (await session.execute(select(slots).where(slots.c.verification_code == code))).first()
-        if slot is None:
-            return None
+        if slot is None:  # not signed here: perhaps a document of an imported archive record
+            return await imported_signatures.verify_imported_code(deps, cache, code)
         row = (await session.execute(select(requests).where(requests.c.id == slot.request_id))).first()
     data = await deps.read_blob(row.current_sha256)
     report = await verify_bytes(deps, cache, data)

@@ -272,7 +272,7 @@ def test_a_package_from_another_installation_imports_once_its_ca_is_registered(j
     tmp.mkdir()
     other_congress = str(uuid.uuid4())
     content = BagContent()
-    pdf = make_pdf("Nghị quyết Đại hội xã Tân Phú")
+    pdf = other_ca.sign_pdf(make_pdf("Nghị quyết Đại hội xã Tân Phú"))  # signed at the other installation
     content.add_json("data/record.json", {
         "record_id": str(uuid.uuid4()), "retain_until": "2046-03-08T00:00:00+00:00",
         "congress": {"id": other_congress, "title": "Đại hội Phụ nữ xã Tân Phú", "organisation": "Hội LHPN huyện",
@@ -308,3 +308,18 @@ def test_a_package_from_another_installation_imports_once_its_ca_is_registered(j
     assert other_congress in {i["congress_id"] for i in found["items"]}
     verified = archivist.post(f"/api/archive/records/{other_congress}/verify").json()
     assert verified["intact"], verified
+
+    # The document's verification code works here too, checked against the imported CA.
+    def page():  # type: ignore[no-untyped-def]
+        answer = httpx.get(f"{journey['system'].url}/verify/TP-0001", headers={"Accept-Language": "vi"}, timeout=30)
+        return answer if answer.status_code == 200 else None
+
+    shown = wait_for(page, timeout=30, interval=0.3, what="imported code at /verify").text
+    assert "Đỗ Thị Đào" in shown and "Nhận từ Hội LHPN huyện" in shown, shown
+    assert 'class="verdict valid"' in shown, shown
+    assert "Nghị quyết" in shown
+    # The imported CA vouches for that package's documents only: not for a file uploaded here.
+    other_signed = other_ca.sign_pdf(make_pdf("Một văn bản khác"))
+    upload = httpx.post(f"{journey['system'].url}/api/signing/verify",
+                        files={"file": ("khac.pdf", other_signed, "application/pdf")}, timeout=30)
+    assert upload.status_code == 200 and upload.json()["verdict"] == "untrusted", upload.text

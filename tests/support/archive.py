@@ -27,19 +27,33 @@ class TestCA:
     def pem(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
-    def seal(self, data: bytes) -> bytes:
-        """A detached CMS signature over `data` (pyHanko, signed attributes), as DER."""
+    def _signer(self):  # type: ignore[no-untyped-def]
         from pyhanko.sign import signers
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
         der_key = self.seal_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption())
-        signer = signers.SimpleSigner(
+        return signers.SimpleSigner(
             signing_cert=asn1_x509.Certificate.load(self.seal_cert.public_bytes(serialization.Encoding.DER)),
             signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
             cert_registry=SimpleCertificateStore.from_certs(
                 [asn1_x509.Certificate.load(self.cert.public_bytes(serialization.Encoding.DER))]),
         )
+
+    def sign_pdf(self, pdf: bytes) -> bytes:
+        """The PDF with a PAdES signature of the seal certificate (as another installation signs)."""
+        import io
+
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        meta = signers.PdfSignatureMetadata(field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES)
+        return signers.sign_pdf(writer, meta, signer=self._signer()).getvalue()
+
+    def seal(self, data: bytes) -> bytes:
+        """A detached CMS signature over `data` (pyHanko, signed attributes), as DER."""
+        signer = self._signer()
         info = asyncio.run(signer.async_sign_general_data(data, "sha256", detached=True))
         return info.dump()
 
@@ -74,11 +88,35 @@ def make_ca(organisation: str = "Hội Liên hiệp Phụ nữ phường Bến N
 
 
 def sealed_package(tmp: Path, ca: TestCA, content, record_id: str = "00000000-0000-0000-0000-000000000001") -> Path:  # type: ignore[no-untyped-def]
-    """Build a bag from `content` (documents.archive.package.BagContent), seal it, zip it."""
-    from documents.archive.package import add_seal, build_bag, write_zip
+    """Build a bag from `content` (documents.archive.package.BagContent) as a zip and seal it."""
+    from documents.archive.package import add_seal, build_package
 
     now = dt.datetime.now(dt.UTC)
-    built = build_bag(tmp / "bag", content, record_id, now)
-    write_zip(built.directory, tmp / "unsealed.zip")
-    add_seal(tmp / "unsealed.zip", tmp / "package.zip", built.seal_manifest, ca.seal(built.seal_manifest), None)
-    return tmp / "package.zip"
+    built = build_package(tmp / "package.zip", content, record_id, now)
+    add_seal(built.path, built.seal_manifest, ca.seal(built.seal_manifest), None, built.prefix, built.prefix_size)
+    return built.path
+
+
+def other_installation_package(tmp: Path, ca: TestCA, congress_id: str, title: str, organisation: str,
+                               unit: str, people: list[str], pdf: bytes) -> Path:
+    """A small sealed package as another installation makes it: one signed document, its roster."""
+    import uuid
+
+    from documents.archive.package import BagContent
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    content = BagContent()
+    content.add_json("data/record.json", {
+        "record_id": str(uuid.uuid4()), "retain_until": "2046-03-08T00:00:00+00:00",
+        "congress": {"id": congress_id, "title": title, "organisation": organisation, "unit": unit, "venue": "",
+                     "starts_at": "2026-04-01T08:00:00+07:00"},
+        "agenda": [], "counts": {"delegates": len(people), "present": len(people), "documents": 1}})
+    content.add_json("data/roster.json", [{"full_name": p, "unit": "Chi hội 1", "delegate_type": ""} for p in people])
+    content.add_json("data/documents.json", [{"id": "d1", "title": "Nghị quyết", "kind": "resolution",
+                                              "file": "data/documents/d1/v2.pdf", "signatures": []}])
+    (tmp / "doc.pdf").write_bytes(pdf)
+    content.blobs["data/documents/d1/v2.pdf"] = tmp / "doc.pdf"
+    content.files["data/events.jsonl"] = b""
+    content.chain_head = "0" * 64
+    content.bag_info = {"Source-Organization": organisation, "Congress-Id": congress_id}
+    return sealed_package(tmp, ca, content)
