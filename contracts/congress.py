@@ -112,6 +112,13 @@ class DelegateRemoved(Event):
     delegate_id: uuid.UUID
 
 
+class DelegateSecretsReissued(Event):
+    """A lost badge or slip: the delegate's check-in code and personal link were replaced and the
+    old ones stopped working. The secrets themselves never travel."""
+
+    delegate_id: uuid.UUID
+
+
 class DelegateCheckedIn(Event):
     delegate_id: uuid.UUID
     checked_in_at: datetime

@@ -17,6 +17,7 @@ from typing import Any
 
 import nats.errors
 import nats.js.errors
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,6 +59,23 @@ NATS_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 """NATS errors an HTTP request may meet while NATS is down or electing: answered 503 with
 Retry-After, never 500 (the client tries again; nothing was half-written)."""
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The database is away (restarting, unreachable, a connection cut) or busy: the transaction
+    rolled back, so 503 with Retry-After is the truth. A bug in SQL (a missing table, a broken
+    statement) stays a 500."""
+    if isinstance(exc, (sqlalchemy.exc.DisconnectionError, sqlalchemy.exc.TimeoutError, sqlalchemy.exc.InterfaceError)):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, sqlalchemy.exc.OperationalError):
+            original = exc.orig
+            if type(original).__module__.startswith("psycopg"):
+                return True  # psycopg's OperationalError: connection refused, closed, admin shutdown
+            return "locked" in str(original) or "busy" in str(original)  # SQLite's busy writer
+    return False
 
 
 @dataclass
@@ -291,7 +309,7 @@ def create_app(runtime: ServiceRuntime, routers: list[Any], title: str, version:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, NATS_UNAVAILABLE):
+        if isinstance(exc, NATS_UNAVAILABLE) or database_unavailable(exc):
             return error_response(request, 503, "unavailable",
                                   "The service is temporarily unavailable. Please try again in a moment.",
                                   {"Retry-After": "5"})

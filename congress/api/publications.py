@@ -32,9 +32,9 @@ class PublicationIn(BaseModel):
     audience: Literal["public", "delegates"] = "public"
 
 
-def _forget(runtime: Any, congress_id: str) -> None:
+def _forget(runtime: Any, congress_id: str, events: list[Any]) -> None:
     """This replica learns at once; the others from the live feed of the stream."""
-    runtime.extras["live"].changed(congress_id)
+    runtime.extras["live"].changed(congress_id, applied=events)
 
 
 @router.post("")
@@ -49,7 +49,7 @@ async def publish(congress_id: str, body: PublicationIn, user: Secretary, runtim
                                congress_id, document_id=publication["document_id"], version=publication["version"],
                                audience=publication["audience"])
     if created:
-        _forget(runtime, congress_id)
+        _forget(runtime, congress_id, uow.emitted)
     return JSONResponse(publication, status_code=201 if created else 200)
 
 
@@ -72,7 +72,7 @@ async def revoke(congress_id: str, publication_id: str, user: Secretary, runtime
     async with runtime.db.uow() as uow:
         publication = await use.revoke_publication(uow, user, base, congress_id, publication_id)
         await audit.record(uow, request, user, "document.revoked", f"publication:{publication_id}", congress_id)
-    _forget(runtime, congress_id)
+    _forget(runtime, congress_id, uow.emitted)
     return publication
 
 

@@ -174,6 +174,7 @@ async def reissue_secrets(uow: UnitOfWork, user: Principal, links: SecretLinks, 
     found = secrets_for(links.key, delegate_id, generation)
     await uow.session.execute(delegates.update().where(delegates.c.id == delegate_id).values(
         secrets_generation=generation, checkin_hash=found.checkin_hash, link_hash=found.link_hash, updated_at=utcnow()))
+    await uow.emit(cc.DelegateSecretsReissued(congress_id=uuid.UUID(congress_id), delegate_id=uuid.UUID(delegate_id)))
     return delegate_json(await delegate_row(uow.session, congress_id, delegate_id), links)
 
 

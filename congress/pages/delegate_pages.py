@@ -94,12 +94,15 @@ async def scan_page(request: Request, token: str) -> Response:
     views: ViewCounter = extras["views"]
     views.record(entry.publication_id, entry.congress_id, entry.document_id, viewer.delegate_id if is_delegate else None)
     lang = language(request)
-    body = entry.pages.get((lang, is_delegate))
+    page = (lang, is_delegate)
+    body = entry.pages.get(page)
     if body is None:
         others = visible(await cache.others(entry.congress_id), is_delegate, except_token=token)
-        page_url = f"{request.app.state.runtime.settings.public_base_url}/q/{token}"
-        body = render("scan.html", lang, doc=entry, token=token, others=others, page_url=page_url).encode()
-        entry.pages[(lang, is_delegate)] = body
+        body = entry.pages.get(page)  # a concurrent scan of the same cold token may have rendered it meanwhile
+        if body is None:
+            page_url = f"{request.app.state.runtime.settings.public_base_url}/q/{token}"
+            body = entry.pages[page] = render("scan.html", lang, doc=entry, token=token, others=others,
+                                              page_url=page_url).encode()
     return _page(request, body)
 
 

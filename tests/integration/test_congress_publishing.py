@@ -16,6 +16,7 @@ from PIL import Image
 from tests.support.congress_fixtures import (
     admin_client,
     approved_document,
+    events_on_stream,
     new_secretary,
     publish_when_known,
     signed,
@@ -192,6 +193,17 @@ def test_delegate_crud_reissue_and_personal_link(staff, system) -> None:  # type
     assert httpx.get(f"{system.url}/d/{old_link}").status_code == 404
     new_link = reissued["personal_url"].split("/d/", 1)[1]
     assert httpx.get(f"{system.url}/d/{new_link}").status_code == 200
+    announced = [e for e in events_on_stream(system.nats_url, "congress.delegate.secrets_reissued")
+                 if e["delegate_id"] == delegate["id"]]
+    assert len(announced) == 1 and announced[0]["congress_id"] == cid
+    assert old_link not in str(announced) and new_link not in str(announced)  # the secrets never travel
+    deadline = time.monotonic() + 10
+    while True:  # the audit trail is gathered from the stream
+        audited = staff["admin"].get("/api/audit", params={"action": "delegate.secrets_reissued", "congress_id": cid})
+        if audited.json()["items"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [r["target"] for r in audited.json()["items"]] == [f"delegate:{delegate['id']}"]
     assert a.delete(f"{base}/{delegate['id']}").status_code == 204
     assert httpx.get(f"{system.url}/d/{new_link}").status_code == 404
 
@@ -343,3 +355,34 @@ def test_delegates_audience_and_congress_isolation(staff, system) -> None:  # ty
         page = phone_b.get(publication["url"])
         assert page.status_code == 200 and "Tài liệu nội bộ B" in page.text
         assert phone_b.get(publication["url"] + "/file").content == secret_b.data
+
+
+def test_an_open_home_is_told_of_a_publish_once(staff, system) -> None:  # type: ignore[no-untyped-def]
+    """The replica that publishes tells its open homes at once and skips its own event when it comes
+    back on the live feed: one notification per publish, not two (2,000 homes, not 4,000 sends)."""
+    import threading
+
+    a = staff["a"]
+    cid = new_congress(a, "Đại hội Hội Cựu chiến binh phường Lạc Viên")["id"]
+    delegate = a.post(f"/api/congresses/{cid}/delegates", json={"full_name": "Vũ Thị Nga"}).json()
+    token = delegate["personal_url"].split("/d/", 1)[1]
+    document = approved_document(system.nats_url, cid, "Báo cáo tổng kết nhiệm kỳ")
+    seen: list[str] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{system.url}/d/{token}/events", timeout=httpx.Timeout(5, read=4)) as answer:
+            try:
+                for line in answer.iter_lines():
+                    if line.startswith("event:"):
+                        seen.append(line.split(":", 1)[1].strip())
+                        ready.set()
+            except httpx.ReadTimeout:
+                return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(10) and seen == ["ready"]
+    assert publish_when_known(a, cid, {"document_id": document.document_id}).status_code == 201
+    listener.join(15)  # the stream stays quiet for 4 s after the last event, well after the feed's echo
+    assert seen == ["ready", "documents"]

@@ -124,3 +124,29 @@ def publish_when_known(client: httpx.Client, congress_id: str, body: dict[str, A
         if answer.status_code in (200, 201) or time.monotonic() > deadline:
             return answer
         time.sleep(0.1)
+
+
+def events_on_stream(nats_url: str, subject: str, timeout: float = 1.0) -> list[dict[str, Any]]:
+    """The bodies of every event on `subject` so far (an ordered consumer from the start)."""
+    import json
+
+    from contracts.streams import SERVICE_STREAMS
+
+    async def read() -> list[dict[str, Any]]:
+        nc = await nats.connect(nats_url)
+        try:
+            stream = SERVICE_STREAMS[subject.split(".", 1)[0]].name
+            sub = await nc.jetstream().subscribe(subject, stream=stream, ordered_consumer=True)
+            found: list[dict[str, Any]] = []
+            while True:
+                try:
+                    found.append(json.loads((await sub.next_msg(timeout=timeout)).data))
+                except nats.errors.TimeoutError:
+                    return found
+        finally:
+            await nc.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
