@@ -21,6 +21,7 @@ from congress.db import agenda_items, document_versions, publications, signature
 from congress.handlers import publications as publication_use
 from congress.handlers.publications import publication_json
 from congress.pages.console.actions import congress_action, congress_page
+from contracts.base import Event
 from runtime import audit
 from runtime.errors import Invalid
 
@@ -75,6 +76,7 @@ def _back(congress_id: str, done: str) -> str:
 @router.post("/publish")
 async def publish(request: Request, congress_id: str) -> Response:
     created_in: list[bool] = []
+    applied: list[Event] = []
 
     async def work(uow, user, fields):  # type: ignore[no-untyped-def]
         audience = fields.get("audience", "delegates")
@@ -90,20 +92,25 @@ async def publish(request: Request, congress_id: str) -> Response:
                                congress_id, document_id=publication["document_id"], version=publication["version"],
                                audience=publication["audience"])
         created_in.append(created)
+        applied.extend(uow.emitted)
 
     response = await congress_action(request, congress_id, work, _back(congress_id, "published"), TEMPLATE, _context)
     if created_in and created_in[0]:
-        request.app.state.runtime.extras["live"].changed(congress_id)  # this replica's pages at once
+        # this replica's pages at once; the feed then skips these events when they come back
+        request.app.state.runtime.extras["live"].changed(congress_id, applied=applied)
     return response
 
 
 @router.post("/publications/{publication_id}/revoke")
 async def revoke(request: Request, congress_id: str, publication_id: str) -> Response:
+    applied: list[Event] = []
+
     async def work(uow, user, fields):  # type: ignore[no-untyped-def]
         await publication_use.revoke_publication(uow, user, base_url(request), congress_id, publication_id)
         await audit.record(uow, request, user, "document.revoked", f"publication:{publication_id}", congress_id)
+        applied.extend(uow.emitted)
 
     response = await congress_action(request, congress_id, work, _back(congress_id, "revoked"), TEMPLATE, _context)
     if response.status_code == 303:
-        request.app.state.runtime.extras["live"].changed(congress_id)
+        request.app.state.runtime.extras["live"].changed(congress_id, applied=applied)
     return response
