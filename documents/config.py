@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     """A PDF declaring more objects than this is refused before it is parsed further."""
     pdf_check_seconds: float = 60.0
     """Wall-clock budget for validating one PDF and extracting its text."""
+    stale_upload_seconds: float = 3600.0
+    """At start, files in <DATA_DIR>/tmp older than this are removed (a crash mid-upload left them)."""
     accel_redirect: bool = True
     """True behind Caddy: downloads answer X-Accel-Redirect and Caddy sends the bytes from the
     blob cache. False when clients reach the service directly: it streams the bytes itself."""

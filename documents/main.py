@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import structlog
 
 import contracts.documents
 from documents.api import archive as archive_api
@@ -16,10 +19,12 @@ from documents.handlers.archive_worker import ArchiveWorker
 from documents.handlers.import_signed_revision import SignedRevisionImporter
 from documents.pages import archive as archive_pages
 from documents.subscribers import SUBSCRIPTIONS
+from documents.upload_leftovers import remove_stale_uploads
 from runtime.blobs import BlobStore
 from runtime.service import ServiceRuntime, create_app
 
 HERE = Path(__file__).parent
+log = structlog.get_logger()
 
 
 def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
@@ -49,6 +54,12 @@ def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
         archive_worker.start()
         fixity.start()
 
+    async def remove_upload_leftovers(rt: ServiceRuntime) -> None:
+        removed = await asyncio.to_thread(remove_stale_uploads, settings.upload_tmp_dir, settings.stale_upload_seconds)
+        if removed:
+            log.info("documents.stale_uploads_removed", count=len(removed))
+
+    runtime.on_db_ready.append(remove_upload_leftovers)
     runtime.on_nats_ready.append(blobs_and_importer)
     return runtime
 

@@ -100,8 +100,17 @@ async def on_document_published(event: cc.DocumentPublished, uow: UnitOfWork) ->
         ).values(status=model.PUBLISHED))
 
 
+class PublicationNotKnownYet(LookupError):
+    """A revocation arrived before its publication (two replicas can apply events out of order):
+    failing makes the inbox redeliver it after a backoff, when the publication is known, instead
+    of losing the revocation."""
+
+
 async def on_document_revoked(event: cc.DocumentRevoked, uow: UnitOfWork) -> None:
     """A publication withdrawn: recorded; the version stays approved and published-once."""
+    known = await uow.session.scalar(select(publications.c.id).where(publications.c.id == str(event.publication_id)))
+    if known is None:
+        raise PublicationNotKnownYet(str(event.publication_id))
     await uow.session.execute(
         publications.update().where(publications.c.id == str(event.publication_id), publications.c.revoked_at.is_(None))
         .values(revoked_at=event.occurred_at)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,12 +41,13 @@ from tests.support.documents import (
     user_events,
     vietnamese_pdf,
 )
-from tests.support.events import DatabaseReader, service_database_url, wait_for
+from tests.support.events import DatabaseReader, metric, service_database_url, wait_for
 from tests.support.system import System, database_env, service_env, start_system
 
 NAMES = ["Nguyễn Thị Nguyên", "Phạm Thị Thuý Hải", "Đặng Thị Quyên"]
 TITLE = "Báo cáo chính trị Đại hội Phụ nữ phường nhiệm kỳ 2026–2031"
 LIMITS = {"MAX_PDF_BYTES": str(1024 * 1024), "MAX_VIDEO_BYTES": str(2 * 1024 * 1024), "MAX_PDF_PAGES": "40"}
+CRASH_LEFTOVER = "upload-left-by-a-crash"
 
 
 @dataclass
@@ -70,6 +73,11 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data_dir = tmp_path_factory.mktemp("documents")
+    leftover = data_dir / "tmp" / CRASH_LEFTOVER  # half an upload, two hours old, from a crash
+    leftover.parent.mkdir()
+    leftover.write_bytes(b"%PDF-1.7 half an upload")
+    two_hours_ago = time.time() - 7200
+    os.utime(leftover, (two_hours_ago, two_hours_ago))
     system = start_system(data_dir, services=("documents",), extra_env=LIMITS)
     direct = None
     try:
@@ -89,7 +97,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             *congress_events(other_id, "Đại hội khác", [outsider]),
         ])
         db = DatabaseReader(service_database_url("documents", database_env("documents"), data_dir), metadata)
-        wait_for(lambda: len(db.rows("agenda_items")) == 2 and len(db.rows("congress_staff")) == 3, timeout=30,
+        # Two replicas share the consumers and may apply a batch each, in either order: wait for
+        # every fact the tests rely on, not only for the last one sent.
+        wait_for(lambda: (len(db.rows("congresses")) == 2 and len(db.rows("agenda_items")) == 2
+                          and len(db.rows("congress_staff")) == 3), timeout=30,
                  what="the congress facts to reach the documents service")
         wait_for(lambda: httpx.get(f"{system.url}/api/documents", params={"congress_id": str(congress_id)},
                                    headers=secretary.headers).status_code == 200, what="the test key to be loaded")
@@ -115,6 +126,10 @@ def tmp_files(world: World) -> list[Path]:
 
 
 # -- round trip ----------------------------------------------------------------------------
+
+
+def test_upload_leftovers_of_a_crash_are_removed_at_start(world: World) -> None:
+    assert not (world.system.data_dir / "tmp" / CRASH_LEFTOVER).exists()
 
 
 def test_upload_and_download_round_trip_keeps_vietnamese_exact(world: World) -> None:
@@ -425,6 +440,35 @@ def doc_time():  # type: ignore[no-untyped-def]
     return datetime.now(UTC)
 
 
+def test_a_revocation_applied_before_its_publication_is_not_lost(world: World) -> None:
+    # Two replicas share the consumer: one may apply a revocation while the other still holds its
+    # publication (seen in this module's signing workflow). Here the publication is only sent once
+    # the revocation has been tried and handed back for redelivery, so the order is certain.
+    doc = upload(world, vietnamese_pdf(["Tài liệu phát hành rồi thu hồi"]), kind="reference").json()
+    assert httpx.post(f"{world.url}/api/documents/{doc['id']}/approve", headers=world.secretary.headers).status_code == 200
+    congress, document_id, publication = uuid.UUID(world.congress_id), uuid.UUID(doc["id"]), uuid.uuid4()
+
+    def redeliveries() -> float:
+        return sum(metric(base, "events_redelivered_total", consumer="documents-main-congress")
+                   for base in (world.system.service_url("documents"), world.direct.url))
+
+    before = redeliveries()
+    send(world.system.nats_url, [cc.DocumentRevoked(congress_id=congress, publication_id=publication,
+                                                    document_id=document_id)])
+    wait_for(lambda: redeliveries() > before, what="the early revocation to be kept for redelivery")
+    send(world.system.nats_url, [
+        cc.DocumentPublished(congress_id=congress, publication_id=publication, document_id=document_id, version=1,
+                             sha256=doc["sha256"], title="Tài liệu", agenda_item_id=None, audience="public"),
+    ])
+
+    def revoked() -> bool:
+        row = next((p for p in world.db.rows("publications") if p["id"] == str(publication)), None)
+        return row is not None and row["revoked_at"] is not None
+
+    wait_for(revoked, what="the early revocation to be recorded once its publication is known")
+    assert _versions(world, doc["id"])[0]["status"] == "published"
+
+
 def test_no_endpoint_changes_an_approved_version(world: World) -> None:
     data = vietnamese_pdf(["Tài liệu đã duyệt"])
     doc = upload(world, data, kind="reference").json()
@@ -469,7 +513,9 @@ def test_rendered_agenda_attendance_and_minutes_read_back_exactly(world: World, 
         cc.DelegateCheckedIn(congress_id=congress, delegate_id=delegates[0], checked_in_at=doc_time()),
         cc.DelegateCheckedIn(congress_id=congress, delegate_id=delegates[2], checked_in_at=doc_time()),
     ])
-    wait_for(lambda: len(world.db.rows("checkins")) >= 2, what="check-ins")
+    wait_for(lambda: (len(world.db.rows("checkins")) >= 2
+                      and {str(d) for d in delegates} <= {r["id"] for r in world.db.rows("delegates")}),
+             what="delegates and check-ins")
     base = f"{world.url}/api/documents/renders/{world.congress_id}"
     for name, expected in (("agenda", ["Báo cáo chính trị", "Bầu Ban Chấp hành", "CHƯƠNG TRÌNH"]),
                            ("attendance", [*NAMES, "Có mặt: 2"]),
@@ -488,7 +534,8 @@ def test_a_character_the_font_lacks_is_refused_with_its_name(world: World) -> No
     send(world.system.nats_url, [
         *congress_events(congress, "Hội nghị 🌸 mùa xuân", [world.secretary]),
     ])
-    wait_for(lambda: any(r["congress_id"] == str(congress) for r in world.db.rows("congress_staff")), what="congress")
+    wait_for(lambda: (any(r["congress_id"] == str(congress) for r in world.db.rows("congress_staff"))
+                      and any(r["id"] == str(congress) for r in world.db.rows("congresses"))), what="congress")
     r = httpx.get(f"{world.url}/api/documents/renders/{congress}/agenda.pdf", headers=world.secretary.headers)
     assert r.status_code == 422
     error = r.json()["error"]
