@@ -69,8 +69,12 @@ bench: install
 cluster: install
 	$(call pytest,tests/cluster -q -m slow)
 
+# The long crash run, the PostgreSQL/NATS outages (a private PostgreSQL made with initdb: the
+# Debian postgresql package is installed when missing), load and long API fuzzing.
 chaos: install
-	$(call pytest,tests/chaos -q -m slow)
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES=postgresql
+	$(call pytest,tests/chaos -q -s)
+	$(call pytest,tests/load tests/fuzz -q -s -m slow)
 
 clean:
 	find . -name .venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

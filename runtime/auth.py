@@ -27,7 +27,7 @@ from fastapi import Depends, Request
 from nats.js.kv import KeyValue
 
 from contracts.streams import SHARED_KV_BUCKET
-from runtime.errors import ApiError, Forbidden, Unauthorized
+from runtime.errors import ApiError, Forbidden, Unauthorized, Unavailable
 
 log = structlog.get_logger()
 
@@ -120,6 +120,11 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid_token", "Please log in.") from exc
         key = self.keys.get(header.get("kid", ""))
+        if key is None and not self.loaded.is_set():
+            # A process just (re)started, or NATS is away, and the keys are not mirrored yet: the
+            # token may well be valid. "Log in again" would throw staff out of their session.
+            raise Unavailable("unavailable", "The service is temporarily unavailable. Please try again in a moment.",
+                              headers={"Retry-After": "2"})
         if key is None:
             raise Unauthorized("invalid_token", "Please log in.")
         try:

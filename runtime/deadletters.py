@@ -10,7 +10,9 @@ needs a new `Nats-Msg-Id` (`replay:<original id>:<dead-letter seq>`), or JetStre
 window would drop it; the `event_id` in the body is unchanged, so every consumer that applied
 the event already skips it through its inbox, and only the one that gave up applies it. The
 dead letter is deleted once the republish is acknowledged; replaying the same dead letter twice
-in a row is stored once (same message id).
+in a row is stored once (same message id). The copy carries the event's first stream position
+(`Original-Stream`, `Original-Stream-Seq`): copies of other services' entities order it there,
+not after the events that followed it (runtime/projection.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.streams import DEAD_LETTER
+from runtime.projection import ORIGINAL_SEQ_HEADER, ORIGINAL_STREAM_HEADER
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4333"  # the embedded system's server (runtime.launcher)
 DEAD_LETTER_HEADER_PREFIX = "Dead-Letter-"
@@ -103,9 +106,17 @@ async def get_dead_letter(js: JetStreamContext, seq: int) -> DeadLetter:
 async def replay_dead_letter(js: JetStreamContext, seq: int) -> tuple[DeadLetter, int]:
     """Republish dead letter `seq` to its original subject, then delete it; returns the new stream seq."""
     letter = await get_dead_letter(js, seq)
+    if letter.headers.get("Dead-Letter-Truncated"):
+        size = letter.headers["Dead-Letter-Truncated"]
+        origin = f"{letter.headers.get('Dead-Letter-Stream')} #{letter.headers.get('Dead-Letter-Stream-Seq')}"
+        raise ValueError(f"dead letter {seq} keeps only the beginning of a {size}-byte message; the original: {origin}")
     if not letter.subject:
         raise ValueError(f"dead letter {seq} does not name its original subject")
     headers = {**letter.original_headers(), "Nats-Msg-Id": letter.replay_msg_id()}
+    if ORIGINAL_SEQ_HEADER not in headers and letter.headers.get("Dead-Letter-Stream-Seq"):
+        # a letter of a replayed copy already names the first position; keep that one
+        headers[ORIGINAL_STREAM_HEADER] = letter.headers.get("Dead-Letter-Stream", "")
+        headers[ORIGINAL_SEQ_HEADER] = letter.headers["Dead-Letter-Stream-Seq"]
     ack = await js.publish(letter.subject, letter.data, headers=headers)
     await js.delete_msg(DEAD_LETTER.name, seq)
     return letter, ack.seq
@@ -151,6 +162,9 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
             return 0
         except NotFoundError:
             console.print(f"no dead letter with seq {args.seq}")
+            return 1
+        except ValueError as refused:
+            console.print(str(refused), markup=False)
             return 1
     finally:
         await nc.close()

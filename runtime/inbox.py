@@ -122,6 +122,7 @@ class InboxConsumer:
             max_ack_pending=max(1000, self.subscription.batch_size * 4),
             filter_subject=spec.subjects[0] if len(spec.subjects) == 1 else None,
         )
+        self._max_payload = nc.max_payload or 1024 * 1024
         await js.add_consumer(spec.name, config)
         self._psub = await js.pull_subscribe_bind(durable=self.durable, stream=spec.name)
         self._running = True
@@ -261,10 +262,24 @@ class InboxConsumer:
                 "Dead-Letter-Stream-Seq": str(meta.sequence.stream),
             }
         )
-        await self._js.publish(dead_letter_subject(self.service, self.durable), msg.data, headers=headers)
+        data = msg.data
+        # The dead letter adds headers to the original: a message near the server's max_payload
+        # would no longer fit, and nats-server closes the connection of a client that publishes
+        # too much (every consumer and the outbox of this process would stop). The original
+        # stays in its stream (Dead-Letter-Stream/-Stream-Seq): keep only its beginning here.
+        room = getattr(self, "_max_payload", 1024 * 1024) - _headers_size(headers) - 1024
+        if len(data) > room:
+            headers["Dead-Letter-Truncated"] = str(len(data))
+            data = data[: max(room - 64, 0)]
+        await self._js.publish(dead_letter_subject(self.service, self.durable), data, headers=headers)
         await msg.ack()
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.durable).inc()
         log.error("consumer.dead_lettered", consumer=self.durable, subject=msg.subject, reason=reason[:500])
+
+
+def _headers_size(headers: dict[str, str]) -> int:
+    """Bytes the headers take on the wire (NATS/1.0 line, `key: value` lines, blank line)."""
+    return 16 + sum(len(k.encode()) + len(str(v).encode()) + 4 for k, v in headers.items())
 
 
 def parse_message(subscription: Subscription, msg: Msg) -> _Item | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -43,7 +44,13 @@ from runtime.processes import (
     stop_all,
     wait_http_ok,
 )
-from runtime.settings import DEFAULT_EMBEDDED_NATS_PORT, DEFAULT_SERVICE_PORTS, SERVICES, CommonSettings
+from runtime.settings import (
+    DEFAULT_EMBEDDED_NATS_PORT,
+    DEFAULT_SERVICE_PORTS,
+    PLACEHOLDER_SECRETS,
+    SERVICES,
+    CommonSettings,
+)
 
 log = structlog.get_logger()
 
@@ -51,6 +58,26 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
 STABLE_AFTER = 60.0  # a child up this long has its backoff reset
 READY_TIMEOUT = 120.0
+
+
+def installation_secret_key(configured: str, data_dir: Path) -> str:
+    """SECRET_KEY of this installation: the configured one, else a random one made on the first
+    start and kept in DATA_DIR/secret_key (owner-only). Delegates' check-in codes and personal
+    links are derived from it: with the public placeholder, anyone who learnt a delegate's id
+    could compute that delegate's link."""
+    if configured not in PLACEHOLDER_SECRETS:
+        return configured
+    path = data_dir / "secret_key"
+    if not path.exists() and (data_dir / "congress.sqlite3").exists():
+        # made before this file existed: its keys and badges depend on the old value
+        log.warning("secret_key.placeholder_in_use", hint="set SECRET_KEY, reissue badges, rotate keys")
+        return configured
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 class LauncherSettings(CommonSettings):
@@ -114,6 +141,7 @@ class Launcher:
                 "NATS_URL": self.nats_url,
                 "DATA_DIR": str(self.data_dir),
                 "PUBLIC_BASE_URL": s.public_base_url,
+                "SECRET_KEY": installation_secret_key(s.secret_key, self.data_dir),
             }
             self.services[name] = ServiceProcess(
                 name, port=port, env=env, log_path=self.logs / f"{name}.log", cwd=REPO_ROOT

@@ -123,7 +123,8 @@ class ArchiveWorker:
                         archive_records.c.congress_id == congress_id, archive_records.c.state == state,
                     ).values(claimed_until=utcnow() + CLAIM))
             except Exception as exc:  # noqa: BLE001 - the next renewal tries again
-                log.warning("archive.claim_renewal_failed", congress_id=congress_id, error=str(exc) or type(exc).__name__)
+                log.warning("archive.claim_renewal_failed", congress_id=congress_id,
+                            error=str(exc) or type(exc).__name__)
 
     async def _release(self, congress_id: str, error: Exception | None, attempts: int) -> None:
         values: dict[str, Any] = {"claimed_until": None}
@@ -270,6 +271,7 @@ class ArchiveWorker:
             blobs.adopt_into_cache(target, package_sha)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
+        fault_point("archive.after_package")  # the sealed package is stored; the record is not yet committed
         now = utcnow()
         files = list(row.files or [])
         files += [{"path": p, "size": len(b), "sha256": _sha256_of(b)} for p, b in (
