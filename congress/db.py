@@ -1,6 +1,6 @@
 """Tables of the congress service and its Database (own database, own outbox and inbox)."""
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, String, Table, Text, false
 
 from runtime.db import Database, UTCDateTime, new_metadata, reliability_tables
 
@@ -221,6 +221,10 @@ delegate_directory = Table(
     Column("delegate_id", String(36), primary_key=True),
     Column("congress_id", String(36), nullable=False),
     Column("search_name", String(400), nullable=False),
+    # a removed delegate's entry stays as a tombstone, so a late registration cannot bring it back
+    # (runtime/projection.py: replicas of the desk consumer apply the events in any order)
+    Column("removed", Boolean, nullable=False, default=False, server_default=false()),
+    Column("source_seq", BigInteger, nullable=True),
     Index("ix_delegate_directory_search", "congress_id", "search_name"),
 )
 
@@ -236,4 +240,5 @@ signature_requests = Table(
     Column("requested_by", String(100), nullable=False, default=""),
     Column("state", String(10), nullable=False),  # open | completed | rejected | cancelled
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("source_seq", BigInteger, nullable=True),  # the newest event applied (runtime/projection.py)
 )

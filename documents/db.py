@@ -2,10 +2,25 @@
 
 Besides its own documents and versions, the service keeps copies of the congress facts it
 renders and checks against (congresses, agenda, delegates, check-ins, publications) and of
-the signing workflow (requests, signatures), all built from the events it consumes.
+the signing workflow (requests, signatures), all built from the events it consumes. Those
+copies keep `source_seq` (and `removed` tombstones) so that they end the same whatever order
+replicas apply the events in (runtime/projection.py).
 """
 
-from sqlalchemy import JSON, Boolean, Column, Float, ForeignKeyConstraint, Index, Integer, BigInteger, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from runtime.access import AccessTables
 from runtime.db import Database, UTCDateTime, new_metadata, reliability_tables
@@ -60,6 +75,7 @@ signing_requests = Table(
     Column("imported_version", Integer, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("source_seq", BigInteger, nullable=True),
     Index("ix_signing_requests_to_import", "status", "imported_version"),
 )
 
@@ -89,6 +105,7 @@ congresses = Table(
     Column("quorum", Float, nullable=False),
     Column("closed_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("source_seq", BigInteger, nullable=True),
 )
 
 agenda_items = Table(
@@ -101,6 +118,15 @@ agenda_items = Table(
     Column("description", Text, nullable=False, default=""),
 )
 
+agendas = Table(
+    "agendas",
+    metadata,
+    Column("congress_id", String(36), primary_key=True),
+    Column("source_seq", BigInteger, nullable=True),
+)
+"""The position of the agenda event a congress's `agenda_items` come from: the agenda is replaced
+as a whole, so it has one position even when it holds no item."""
+
 delegates = Table(
     "delegates",
     metadata,
@@ -111,6 +137,7 @@ delegates = Table(
     Column("delegate_type", String(100), nullable=False),
     Column("removed", Boolean, nullable=False, default=False),
     Column("registered_at", UTCDateTime, nullable=False),
+    Column("source_seq", BigInteger, nullable=True),
 )
 
 checkins = Table(
@@ -119,6 +146,9 @@ checkins = Table(
     Column("delegate_id", String(36), primary_key=True),
     Column("congress_id", String(36), nullable=False, index=True),
     Column("checked_in_at", UTCDateTime, nullable=False),
+    # an undone check-in (or a removed delegate's) stays as a tombstone: readers skip `removed`
+    Column("removed", Boolean, nullable=False, default=False, server_default=false()),
+    Column("source_seq", BigInteger, nullable=True),
 )
 
 publications = Table(

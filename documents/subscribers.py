@@ -10,7 +10,7 @@ import contracts.congress
 import contracts.documents
 import contracts.signing
 from contracts.streams import SERVICE_STREAMS
-from documents.db import access, agenda_items, checkins, congresses, delegates, publications, signatures
+from documents.db import access, agenda_items, agendas, checkins, congresses, delegates, publications, signatures
 from documents.handlers import archive, when_congress_changes, when_signing_progresses
 from documents.eventlog import record_event
 from runtime.asyncapi import published_events
@@ -52,5 +52,6 @@ ARCHIVE_SUBSCRIPTIONS: list[Subscription] = [
 SUBSCRIPTIONS: list[Subscription] = [*RECORD_SUBSCRIPTIONS, *MAIN_SUBSCRIPTIONS, *ARCHIVE_SUBSCRIPTIONS]
 
 READ_MODELS: dict[str, list[Table]] = {
-    "main": [access.users, access.staff, congresses, agenda_items, delegates, checkins, publications, signatures],
+    "main": [access.users, access.staff, congresses, agendas, agenda_items, delegates, checkins, publications,
+             signatures],
 }

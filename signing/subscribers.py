@@ -16,12 +16,14 @@ from signing.handlers import authority, imported_signatures, seals
 from signing.handlers.when_facts_arrive import remember_closed_congress, remember_document
 
 
-def _both(first: Callable[..., Awaitable[None]], then: Callable[..., Awaitable[None]]):  # type: ignore[no-untyped-def]
-    """One event, two effects in the same transaction (the staff copy, then the certificate)."""
+def _both(first: Callable[..., Awaitable[bool]], then: Callable[..., Awaitable[None]]):  # type: ignore[no-untyped-def]
+    """One event, two effects in the same transaction (the staff copy, then the certificate). The
+    certificate follows only the newest event of an account: an older one applied late (replicas,
+    retries) would issue a certificate in an old name or revoke one a later update kept."""
 
     async def handler(event, uow: UnitOfWork) -> None:  # type: ignore[no-untyped-def]
-        await first(event, uow)
-        await then(event, uow)
+        if await first(event, uow):
+            await then(event, uow)
 
     return handler
 

@@ -139,7 +139,7 @@ async def search_delegates(session: AsyncSession, congress_id: str, query: str, 
         .select_from(delegate_directory.join(delegates, delegates.c.id == delegate_directory.c.delegate_id)
                      .outerjoin(checkins, checkins.c.delegate_id == delegates.c.id))
         .where(delegate_directory.c.congress_id == congress_id, delegates.c.congress_id == congress_id,
-               delegate_directory.c.search_name.like(pattern, escape="\\"))
+               delegate_directory.c.removed.is_(False), delegate_directory.c.search_name.like(pattern, escape="\\"))
         .order_by(delegates.c.full_name, delegates.c.id).limit(limit)
     )).all()
     return [{"id": r.id, "full_name": r.full_name, "unit": r.unit, "delegate_type": r.delegate_type,

@@ -23,6 +23,7 @@ from congress.handlers.congresses import congress_json, congress_row, staff_cong
 from runtime.auth import Principal
 from runtime.db import UnitOfWork, utcnow
 from runtime.errors import Conflict, NotFound
+from runtime.projection import apply_newer
 
 
 async def ensure_open_for_writes(session: AsyncSession, congress_id: str) -> None:
@@ -75,33 +76,25 @@ async def close_congress(uow: UnitOfWork, user: Principal, congress_id: str) -> 
 
 
 # -- what the signing service announces -------------------------------------------------------
+# Replicas of the closing consumer apply a request's events in any order: its newest event sets
+# its state, and the creation's details are facts merged in whenever it arrives
+# (runtime/projection.py).
 
 
 async def _finish(uow: UnitOfWork, event: Any, state: str) -> None:
     """A request ended (completed, rejected, cancelled): remember it, created or not yet seen."""
-    request_id = str(event.request_id)
-    known = await uow.session.scalar(select(signature_requests.c.request_id).where(
-        signature_requests.c.request_id == request_id))
-    if known is None:
-        await uow.session.execute(signature_requests.insert().values(
-            request_id=request_id, congress_id=str(event.congress_id) if event.congress_id else None,
-            document_id=str(event.document_id), state=state, updated_at=utcnow()))
-    else:
-        await uow.session.execute(signature_requests.update().where(
-            signature_requests.c.request_id == request_id).values(state=state, updated_at=utcnow()))
+    await apply_newer(uow, signature_requests, {"request_id": str(event.request_id)},
+                      {"state": state, "updated_at": event.occurred_at},
+                      placeholders={"congress_id": str(event.congress_id) if event.congress_id else None,
+                                    "document_id": str(event.document_id)})
 
 
 async def when_request_created(event: sc.RequestCreated, uow: UnitOfWork) -> None:
-    existing = await uow.session.scalar(select(signature_requests.c.state).where(
-        signature_requests.c.request_id == str(event.request_id)))
-    known = {"title": event.title, "requested_by": event.requested_by, "version": event.version}
-    if existing is None:
-        await uow.session.execute(signature_requests.insert().values(
-            request_id=str(event.request_id), congress_id=str(event.congress_id) if event.congress_id else None,
-            document_id=str(event.document_id), state="open", updated_at=utcnow(), **known))
-    else:  # its end arrived first (redelivery order): keep the end, learn the details
-        await uow.session.execute(signature_requests.update().where(
-            signature_requests.c.request_id == str(event.request_id)).values(**known))
+    await apply_newer(uow, signature_requests, {"request_id": str(event.request_id)},
+                      {"state": "open", "updated_at": event.occurred_at},
+                      facts={"congress_id": str(event.congress_id) if event.congress_id else None,
+                             "document_id": str(event.document_id), "title": event.title,
+                             "requested_by": event.requested_by, "version": event.version})
 
 
 async def when_request_completed(event: sc.RequestCompleted, uow: UnitOfWork) -> None:

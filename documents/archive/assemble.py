@@ -83,7 +83,7 @@ async def collect(session: AsyncSession, congress_id: str, record_id: str, retai
               for r in (await session.execute(select(agenda_items).where(agenda_items.c.congress_id == congress_id)
                                               .order_by(agenda_items.c.position))).all()]
     checked = {r.delegate_id: r.checked_in_at for r in (await session.execute(
-        select(checkins).where(checkins.c.congress_id == congress_id))).all()}
+        select(checkins).where(checkins.c.congress_id == congress_id, checkins.c.removed.is_(False)))).all()}
     roster = [{"id": r.id, "full_name": r.full_name, "unit": r.unit, "delegate_type": r.delegate_type,
                "checked_in_at": _iso(checked.get(r.id))}
               for r in (await session.execute(select(delegates).where(

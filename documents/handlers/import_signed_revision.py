@@ -23,7 +23,7 @@ from documents import model
 from documents.db import documents, signing_requests, versions
 from documents.handlers import Deps
 from documents.handlers.approve_document import approved_event
-from documents.handlers.when_signing_progresses import COMPLETED
+from documents.handlers.when_signing_progresses import COMPLETED, UNKNOWN_VERSION
 from documents.pdf_inspection import PdfRefused, inspect_pdf_isolated
 from runtime.db import utcnow
 
@@ -37,7 +37,8 @@ async def pending_requests(deps: Deps) -> list[Any]:
     async with deps.db.session() as session:
         result = await session.execute(
             select(signing_requests).where(
-                signing_requests.c.status == COMPLETED, signing_requests.c.imported_version.is_(None)
+                signing_requests.c.status == COMPLETED, signing_requests.c.imported_version.is_(None),
+                signing_requests.c.version != UNKNOWN_VERSION,  # its creation not applied yet
             ).order_by(signing_requests.c.updated_at).limit(20)
         )
         return list(result.all())

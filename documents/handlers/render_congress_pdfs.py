@@ -45,7 +45,7 @@ async def _agenda(session: AsyncSession, congress_id: str) -> list[AgendaLine]:
 async def _delegates(session: AsyncSession, congress_id: str) -> list[DelegateLine]:
     rows = await session.execute(
         select(delegates, checkins.c.checked_in_at)
-        .outerjoin(checkins, checkins.c.delegate_id == delegates.c.id)
+        .outerjoin(checkins, (checkins.c.delegate_id == delegates.c.id) & checkins.c.removed.is_(False))
         .where(delegates.c.congress_id == congress_id, delegates.c.removed.is_(False))
         .order_by(delegates.c.registered_at, delegates.c.id)
     )

@@ -1,12 +1,17 @@
 """Signing events move a version through review; a completed request queues its signed revision.
 
 Each handler is idempotent on its own (the inbox also drops redeliveries) and never touches a
-frozen version: a late or repeated event cannot take an approval back. The signed revision's
-bytes are read from the Object Store outside any transaction by the importer
+frozen version: a late or repeated event cannot take an approval back. Replicas apply a
+request's events in any order, so the copy of each request follows runtime/projection.py: its
+newest event sets its status, and a version's review status ends as stream order leaves it (a
+creation applied after a rejection or a cancellation leaves the version as the end left it). The signed
+revision's bytes are read from the Object Store outside any transaction by the importer
 (import_signed_revision.py), which then adds the approved version.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -14,16 +19,17 @@ from sqlalchemy import select
 import contracts.signing as signing
 from documents import model
 from documents.db import signatures, signing_requests, versions
-from runtime.db import UnitOfWork, utcnow
+from runtime.db import UnitOfWork
+from runtime.projection import apply_newer
 
 log = structlog.get_logger()
 
 OPEN, COMPLETED, REJECTED, CANCELLED = "open", "completed", "rejected", "cancelled"
 
-
-class RequestNotKnownYet(LookupError):
-    """An outcome arrived before its RequestCreated (two replicas can apply events out of order):
-    failing makes the inbox redeliver it after a backoff, when the request is known."""
+UNKNOWN_VERSION = 0
+"""A request whose end was applied before its creation: the creation fills in its version (only a
+creation accepted here does: its version exists with the sha256 signed). Until then a completed
+request is not imported."""
 
 
 async def _set_version_status(uow: UnitOfWork, document_id: str, version: int, rule) -> None:  # type: ignore[no-untyped-def]
@@ -53,13 +59,16 @@ async def on_request_created(event: signing.RequestCreated, uow: UnitOfWork) -> 
     if sha256 != event.sha256:
         log.warning("signing.request_sha256_mismatch", document_id=document_id, version=event.version)
         return
-    known = await uow.session.scalar(select(signing_requests.c.request_id).where(signing_requests.c.request_id == request_id))
-    if known is None:
-        await uow.session.execute(signing_requests.insert().values(
-            request_id=request_id, document_id=document_id, version=event.version, status=OPEN,
-            created_at=event.occurred_at, updated_at=event.occurred_at,
-        ))
-    await _set_version_status(uow, document_id, event.version, model.status_when_request_created)
+    await apply_newer(
+        uow, signing_requests, {"request_id": request_id}, {"status": OPEN, "updated_at": event.occurred_at},
+        facts=dict(document_id=document_id, version=event.version, created_at=event.occurred_at),
+    )
+    status = await uow.session.scalar(select(signing_requests.c.status).where(
+        signing_requests.c.request_id == request_id))
+    # A completion leaves the version in review (its signed revision supersedes it); a rejection or
+    # a cancellation applied before this creation already gave the version back: leave it.
+    if status in (OPEN, COMPLETED):
+        await _set_version_status(uow, document_id, event.version, model.status_when_request_created)
 
 
 async def on_request_signed(event: signing.RequestSigned, uow: UnitOfWork) -> None:
@@ -74,50 +83,42 @@ async def on_request_signed(event: signing.RequestSigned, uow: UnitOfWork) -> No
     ))
 
 
-async def _end_request(uow: UnitOfWork, request_id: str, status: str) -> None:
+async def _end_request(uow: UnitOfWork, event: Any, status: str, **values: Any) -> bool:
+    """The request ended (its last state). Returns whether this was the request's newest event."""
+    request_id = str(event.request_id)
+    newest = await apply_newer(
+        uow, signing_requests, {"request_id": request_id}, {"status": status, "updated_at": event.occurred_at, **values},
+        placeholders=dict(document_id=str(event.document_id), version=UNKNOWN_VERSION, created_at=event.occurred_at),
+    )
+    if not newest or status == COMPLETED:
+        return newest
     request = (await uow.session.execute(
         select(signing_requests).where(signing_requests.c.request_id == request_id)
-    )).first()
-    if request is None:
-        raise RequestNotKnownYet(request_id)
-    if request.status != OPEN:
-        return
-    await uow.session.execute(
-        signing_requests.update().where(signing_requests.c.request_id == request_id)
-        .values(status=status, updated_at=utcnow())
-    )
+    )).one()
+    if request.version == UNKNOWN_VERSION:
+        return newest  # never created here: its version never went into review
     still_open = await uow.session.scalar(select(signing_requests.c.request_id).where(
         signing_requests.c.document_id == request.document_id, signing_requests.c.version == request.version,
         signing_requests.c.status == OPEN,
     ))
     if still_open is None:
         await _set_version_status(uow, request.document_id, request.version, model.status_when_request_ended)
+    return newest
 
 
 async def on_request_rejected(event: signing.RequestRejected, uow: UnitOfWork) -> None:
     """A signer refused: the version is a draft again (a corrected version can be uploaded)."""
-    await _end_request(uow, str(event.request_id), REJECTED)
+    await _end_request(uow, event, REJECTED)
 
 
 async def on_request_cancelled(event: signing.RequestCancelled, uow: UnitOfWork) -> None:
     """The secretary withdrew the request: the version is a draft again."""
-    await _end_request(uow, str(event.request_id), CANCELLED)
+    await _end_request(uow, event, CANCELLED)
 
 
 async def on_request_completed(event: signing.RequestCompleted, uow: UnitOfWork) -> None:
     """Everyone signed: queue the signed blob to become the next, approved version."""
-    request_id = str(event.request_id)
-    request = (await uow.session.execute(
-        select(signing_requests).where(signing_requests.c.request_id == request_id)
-    )).first()
-    if request is None:
-        raise RequestNotKnownYet(request_id)
-    if request.status == COMPLETED:
-        return
-    await uow.session.execute(
-        signing_requests.update().where(signing_requests.c.request_id == request_id)
-        .values(status=COMPLETED, final_sha256=event.final_sha256, updated_at=utcnow())
-    )
+    await _end_request(uow, event, COMPLETED, final_sha256=event.final_sha256)
 
 
 def handlers() -> dict:

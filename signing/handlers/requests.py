@@ -122,8 +122,7 @@ async def list_requests(deps: Deps, user: Principal, mine: bool, congress_id: st
             mine_ids = select(slots.c.request_id).where(slots.c.username == user.username)
             visible = [requests.c.id.in_(mine_ids), requests.c.requested_by == user.id]
             if not user.is_admin:
-                visible.append(requests.c.congress_id.in_(
-                    select(access.staff.c.congress_id).where(access.staff.c.user_id == user.id)))
+                visible.append(requests.c.congress_id.in_(access.congress_ids_of(user.id)))
                 query = query.where(or_(*visible))
         if congress_id:
             query = query.where(requests.c.congress_id == congress_id)

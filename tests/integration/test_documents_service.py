@@ -443,7 +443,8 @@ def doc_time():  # type: ignore[no-untyped-def]
 def test_a_revocation_applied_before_its_publication_is_not_lost(world: World) -> None:
     # Two replicas share the consumer: one may apply a revocation while the other still holds its
     # publication (seen in this module's signing workflow). Here the publication is only sent once
-    # the revocation has been tried and handed back for redelivery, so the order is certain.
+    # the revocation has been applied, so the order is certain: the revocation is kept at once (no
+    # retry), and the publication fills its row in later without taking the revocation back.
     doc = upload(world, vietnamese_pdf(["Tài liệu phát hành rồi thu hồi"]), kind="reference").json()
     assert httpx.post(f"{world.url}/api/documents/{doc['id']}/approve", headers=world.secretary.headers).status_code == 200
     congress, document_id, publication = uuid.UUID(world.congress_id), uuid.UUID(doc["id"]), uuid.uuid4()
@@ -452,21 +453,23 @@ def test_a_revocation_applied_before_its_publication_is_not_lost(world: World) -
         return sum(metric(base, "events_redelivered_total", consumer="documents-main-congress")
                    for base in (world.system.service_url("documents"), world.direct.url))
 
+    def row() -> dict | None:
+        return next((p for p in world.db.rows("publications") if p["id"] == str(publication)), None)
+
     before = redeliveries()
     send(world.system.nats_url, [cc.DocumentRevoked(congress_id=congress, publication_id=publication,
                                                     document_id=document_id)])
-    wait_for(lambda: redeliveries() > before, what="the early revocation to be kept for redelivery")
+    early = wait_for(lambda: (found := row()) is not None and found["revoked_at"] is not None and found,
+                     what="the early revocation to be kept")
     send(world.system.nats_url, [
         cc.DocumentPublished(congress_id=congress, publication_id=publication, document_id=document_id, version=1,
                              sha256=doc["sha256"], title="Tài liệu", agenda_item_id=None, audience="public"),
     ])
-
-    def revoked() -> bool:
-        row = next((p for p in world.db.rows("publications") if p["id"] == str(publication)), None)
-        return row is not None and row["revoked_at"] is not None
-
-    wait_for(revoked, what="the early revocation to be recorded once its publication is known")
+    late = wait_for(lambda: (found := row()) is not None and found["version"] == 1 and found,
+                    what="the publication to fill in the revoked row")
+    assert (late["audience"], late["revoked_at"]) == ("public", early["revoked_at"])
     assert _versions(world, doc["id"])[0]["status"] == "published"
+    assert redeliveries() == before
 
 
 def test_no_endpoint_changes_an_approved_version(world: World) -> None:

@@ -406,7 +406,9 @@ def test_replay_rebuilds_the_read_model_the_live_consumer_built(bench: Bench) ->
     wait_for(lambda: inbox_count(db, "documents-main-congress") == len(changes), what="all applied live")
     tables = ["staff_users", "congress_staff"]
     live = db.dump(tables)
-    assert len(live["staff_users"]) == 20 and len(live["congress_staff"]) == 7
+    assert len(live["staff_users"]) == 20
+    # the removed membership stays as a tombstone, so that a late "added" cannot bring it back
+    assert sum(1 for row in live["congress_staff"] if not row["removed"]) == 7 and len(live["congress_staff"]) == 8
 
     # Spoil the model, so an equal result cannot come from leaving it alone.
     with db.engine.begin() as conn:
@@ -417,7 +419,7 @@ def test_replay_rebuilds_the_read_model_the_live_consumer_built(bench: Bench) ->
 
     done = bench.cli("runtime.replay", "documents", "--purpose", "main")
     assert done.returncode == 0, done.stderr
-    assert f"{len(changes)} events applied" in done.stderr
+    assert f"{len(changes)} events applied" in " ".join(done.stderr.split())  # however the console wraps it
     assert db.dump(tables) == live
     assert inbox_count(db, "documents-main-congress") == len(changes)
     # The live consumer carries on after a replay, applying only what is new.
