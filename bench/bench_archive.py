@@ -134,7 +134,8 @@ def search_figures(tmp: Path) -> list[Figure]:
     p95, bare_p95 = _p95(ours), _p95(bare)
     return [
         Figure("archive search p95 (100k records)", "< 50 ms", p95, None, p95 < 50, "ms"),
-        Figure("archive search p95 / bare FTS5 p95", "<= 2x", p95 / bare_p95, bare_p95, p95 / bare_p95 <= 2.0, "x"),
+        Figure("archive search p95 / bare FTS5 p95", "<= 2x", p95 / bare_p95, f"bare p95 {bare_p95:.0f} ms",
+               p95 / bare_p95 <= 2.0, "x"),
     ]
 
 
@@ -205,10 +206,10 @@ def seal_figures(tmp: Path) -> list[Figure]:
         assert report.intact, report.problems
     verify = statistics.median(verify_times)
     return [
-        Figure("seal 2,000 delegates + 50 docs (100 MB) / sha256+sha512", "<= 2x", seal / hashing, hashing,
-               seal / hashing <= 2.0, "x"),
-        Figure("offline verify (100 MB) / sha256+sha512", "<= 1.5x", verify / hashing, hashing,
-               verify / hashing <= 1.5, "x"),
+        Figure("seal 2,000 delegates + 50 docs (100 MB) / sha256+sha512", "<= 2x", seal / hashing,
+               f"hashing {hashing:.2f} s", seal / hashing <= 2.0, "x"),
+        Figure("offline verify (100 MB) / sha256+sha512", "<= 1.5x", verify / hashing,
+               f"hashing {hashing:.2f} s", verify / hashing <= 1.5, "x"),
     ]
 
 
