@@ -27,6 +27,7 @@ from tests.support.system import (  # noqa: E402
     System,
     database_url,
     drop_test_databases,
+    new_database_generation,
     start_system,
 )
 
@@ -37,6 +38,13 @@ __all__ = ["database_url"]
 def _drop_test_databases() -> Iterator[None]:
     yield
     drop_test_databases()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _databases_per_module() -> None:
+    """On PostgreSQL, each test module's systems get databases of their own, as on SQLite
+    where each system keeps its files in its own DATA_DIR."""
+    new_database_generation()
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +59,9 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    new_database_generation()  # session fixtures start before a module's own: no sharing either way
     running = start_system(tmp_path_factory.mktemp("system"))
+    new_database_generation()
     try:
         yield running
     finally:

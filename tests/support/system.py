@@ -54,13 +54,18 @@ class PostgresDatabases:
         """SQLAlchemy URL of the session's database for `service` (a new one when `fresh`)."""
         if not fresh and service in self._by_service:
             return self._by_service[service]
-        name = f"t_{self.run_id}_{service}" + (f"_{len(self.created)}" if fresh else "")
+        name = f"t_{self.run_id}_{service}_{len(self.created)}"
         self._execute(f'CREATE DATABASE "{name}"')
         self.created.append(name)
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         if not fresh:
             self._by_service[service] = url
         return url
+
+    def next_generation(self) -> None:
+        """Later calls get new databases: a test module's systems (its own nats-server, whose
+        stream sequences start again at 1) must not meet the rows of another module's."""
+        self._by_service.clear()
 
     def drop_all(self) -> None:
         for name in reversed(self.created):
@@ -86,6 +91,11 @@ def database_url(service: str, *, fresh: bool = False) -> str | None:
     if _PG is None:
         _PG = PostgresDatabases()
     return _PG.create(service, fresh=fresh)
+
+
+def new_database_generation() -> None:
+    if _PG is not None:
+        _PG.next_generation()
 
 
 def drop_test_databases() -> None:
