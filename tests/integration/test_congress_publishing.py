@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,9 @@ from tests.support.congress_fixtures import (
     publish_when_known,
     signed,
 )
+
+SAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "data" / "roster-200.csv"
+"""200 synthetic delegates of a city women's union congress (no real people)."""
 
 SCRIPT_TITLE = "Nghị quyết <script>alert('x')</script> Đại hội Phụ nữ"
 
@@ -111,13 +115,13 @@ def roster_import(client: httpx.Client, cid: str, name: str, data: bytes, partia
 def test_sample_roster_imports_cleanly(staff) -> None:  # type: ignore[no-untyped-def]
     a = staff["a"]
     cid = new_congress(a)["id"]
-    answer = roster_import(a, cid, "roster-200.csv", open("/work/shared/samples/roster-200.csv", "rb").read())
+    answer = roster_import(a, cid, "roster-200.csv", SAMPLE_ROSTER.read_bytes())
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"imported": 200, "rows": 200, "errors": []}
     listed = a.get(f"/api/congresses/{cid}/delegates?limit=1000").json()
     assert listed["total"] == 200 and len(listed["items"]) == 200
     assert all(d["phone"].startswith("0") and len(d["phone"]) == 10 for d in listed["items"])
-    again = roster_import(a, cid, "roster-200.csv", open("/work/shared/samples/roster-200.csv", "rb").read())
+    again = roster_import(a, cid, "roster-200.csv", SAMPLE_ROSTER.read_bytes())
     assert again.status_code == 422 and again.json()["imported"] == 0
     assert {e["code"] for e in again.json()["errors"]} == {"duplicate"}
 
