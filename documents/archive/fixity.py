@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 import contracts.documents as events
 from documents.archive.verify import verify_record
 from documents.db import archive_records
+from runtime.background import BackgroundLoop
 from runtime.db import utcnow
 
 log = structlog.get_logger()
@@ -61,25 +62,16 @@ async def damaged_count(db: Any) -> int:
     return len(rows)
 
 
-class FixityAuditor:
+class FixityAuditor(BackgroundLoop):
+    task_name = "archive-fixity"
+
     def __init__(self, deps: Any) -> None:
         self.deps = deps
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def interval(self) -> timedelta:
         return timedelta(hours=self.deps.settings.fixity_interval_hours)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="archive-fixity")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
 
     async def run_once(self) -> int:
         checked = 0

@@ -39,6 +39,7 @@ from documents.archive.package import add_seal, build_package
 from documents.archive.verify import verify_record
 from documents.db import archive_records, archive_trusted_cas, documents, signing_requests, versions
 from documents.handlers import Deps
+from runtime.background import BackgroundLoop
 from runtime.db import utcnow
 from runtime.faults import fault_point
 
@@ -60,25 +61,16 @@ class NotCaughtUp(RuntimeError):
     pass
 
 
-class ArchiveWorker:
+class ArchiveWorker(BackgroundLoop):
+    task_name = "archive-worker"
+
     def __init__(self, deps: Deps, runtime: Any) -> None:
         self.deps = deps
         self.runtime = runtime
-        self._task: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()
         self._unsealed: dict[str, tuple[str, Any, int]] = {}
         """record id -> (sha256, hash state, size) of the unsealed zip this process left in its work dir."""
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="archive-worker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
 
     async def _loop(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from documents.handlers import Deps
 from documents.handlers.approve_document import approved_event
 from documents.handlers.when_signing_progresses import COMPLETED, UNKNOWN_VERSION
 from documents.pdf_inspection import PdfRefused, inspect_pdf_isolated
+from runtime.background import BackgroundLoop
 from runtime.db import utcnow
 
 log = structlog.get_logger()
@@ -97,24 +98,15 @@ async def import_signed_revision(deps: Deps, request: Any) -> int | None:
     return number
 
 
-class SignedRevisionImporter:
+class SignedRevisionImporter(BackgroundLoop):
+    task_name = "signed-revision-importer"
+
     """Runs `import_signed_revision` for every completed request, with backoff on failures."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self._task: asyncio.Task[None] | None = None
         self._failures: dict[str, tuple[int, float]] = {}  # request id -> (attempts, retry at)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="signed-revision-importer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
 
     async def run_once(self) -> int:
         imported = 0
