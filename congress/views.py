@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 import contracts.congress as cc
 from congress.db import publication_viewers, publications
+from runtime.background import BackgroundLoop
 from runtime.db import Database, utcnow
 
 log = structlog.get_logger()
@@ -34,13 +35,15 @@ class _Window:
     delegates: set[str] = field(default_factory=set)
 
 
-class ViewCounter:
+class ViewCounter(BackgroundLoop):
+    task_name = "congress-view-counter"
+    failure_event = "views.flush_failed"  # the counts are kept and written next time
+
     def __init__(self, db: Database, every: float = FLUSH_SECONDS) -> None:
         self.db = db
         self.every = every
         self._windows: dict[str, _Window] = {}
         self._window_start: datetime = utcnow()
-        self._task: asyncio.Task[None] | None = None
 
     def record(self, publication_id: str, congress_id: str, document_id: str, delegate_id: str | None) -> None:
         window = self._windows.get(publication_id)
@@ -50,27 +53,15 @@ class ViewCounter:
         if delegate_id:
             window.delegates.add(delegate_id)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="congress-view-counter")
-
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
+        await super().stop()
         await self.flush()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - counts are kept and written next time
-                log.warning("views.flush_failed", error=str(exc) or type(exc).__name__)
+    async def run_once(self) -> int:
+        return await self.flush()
+
+    async def pause(self) -> None:
+        await asyncio.sleep(self.every)
 
     async def flush(self) -> int:
         if not self._windows:

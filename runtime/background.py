@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import structlog
+
+log = structlog.get_logger()
+
 
 class BackgroundLoop:
-    """`start()` runs `_loop()` as a task; `stop()` cancels it and waits for it to end."""
+    """`start()` runs rounds of `run_once()` with `pause()` between them; a failed round is
+    logged as `<failure_event>` and the next one tries again (the database or NATS may be away
+    for a moment). `stop()` cancels the task and waits for it to end."""
 
     task_name = "background"
+    failure_event = "background.round_failed"
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -21,5 +28,18 @@ class BackgroundLoop:
             with contextlib.suppress(asyncio.CancelledError, Exception):  # shutting down
                 await self._task
 
-    async def _loop(self) -> None:
+    async def run_once(self) -> object:
         raise NotImplementedError
+
+    async def pause(self) -> None:
+        raise NotImplementedError
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning(self.failure_event, error=str(exc) or type(exc).__name__)
+            await self.pause()

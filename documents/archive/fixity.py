@@ -64,6 +64,7 @@ async def damaged_count(db: Any) -> int:
 
 class FixityAuditor(BackgroundLoop):
     task_name = "archive-fixity"
+    failure_event = "archive.fixity_round_failed"
 
     def __init__(self, deps: Any) -> None:
         self.deps = deps
@@ -82,13 +83,5 @@ class FixityAuditor(BackgroundLoop):
         RECORDS_DAMAGED.set(await damaged_count(self.deps.db))
         return checked
 
-    async def _loop(self) -> None:
-        pause = min(60.0, max(1.0, self.interval.total_seconds() / 10))
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - try again at the next round
-                log.warning("archive.fixity_round_failed", error=str(exc) or type(exc).__name__)
-            await asyncio.sleep(pause)
+    async def pause(self) -> None:
+        await asyncio.sleep(min(60.0, max(1.0, self.interval.total_seconds() / 10)))

@@ -63,6 +63,7 @@ class NotCaughtUp(RuntimeError):
 
 class ArchiveWorker(BackgroundLoop):
     task_name = "archive-worker"
+    failure_event = "archive.worker_failed"
 
     def __init__(self, deps: Deps, runtime: Any) -> None:
         self.deps = deps
@@ -72,19 +73,12 @@ class ArchiveWorker(BackgroundLoop):
         """record id -> (sha256, hash state, size) of the unsealed zip this process left in its work dir."""
 
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - database or NATS away for a moment
-                log.warning("archive.worker_failed", error=str(exc) or type(exc).__name__)
-            try:
-                await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
-            self.wake.clear()
+    async def pause(self) -> None:
+        try:
+            await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+        except TimeoutError:
+            pass
+        self.wake.clear()
 
     async def _claim(self, state: str) -> Any | None:
         now = utcnow()

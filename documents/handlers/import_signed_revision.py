@@ -100,6 +100,7 @@ async def import_signed_revision(deps: Deps, request: Any) -> int | None:
 
 class SignedRevisionImporter(BackgroundLoop):
     task_name = "signed-revision-importer"
+    failure_event = "documents.importer_failed"
 
     """Runs `import_signed_revision` for every completed request, with backoff on failures."""
 
@@ -128,12 +129,5 @@ class SignedRevisionImporter(BackgroundLoop):
                             error=reason, retry_in=delay)
         return imported
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - database busy or gone for a moment
-                log.warning("documents.importer_failed", error=str(exc) or type(exc).__name__)
-            await asyncio.sleep(POLL_SECONDS)
+    async def pause(self) -> None:
+        await asyncio.sleep(POLL_SECONDS)
