@@ -8,32 +8,19 @@ from __future__ import annotations
 import io
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support.checkin_fixtures import new_user
 from tests.support.congress_fixtures import admin_client, login, make_pdf
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ROSTER = ("Họ và tên;Đơn vị;SĐT;Email\n"
           "Nguyễn Thị Nguyên;Phường Kiến An;0912000001;\n"
           "Trần Thị Mai;Phường Lê Chân;0912000002;\n"
           "Đặng Thị Quyên;Phường Lê Chân;0912000003;\n")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def reload_until(page: Page, selector: str, timeout: float = 20.0) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from runtime.processes import NatsServer
 from tests.integration.signing_helpers import Harness, Person, start_signing, wait_for
@@ -18,8 +19,6 @@ from tests.integration.signing_helpers import Harness, Person, start_signing, wa
 CONGRESS = str(uuid.uuid4())
 SECRETARY = Person("thuky.thao", "Hà Thị Thảo", ["secretary"])
 CHAIR = Person("chutich.nguyet", "Đinh Thị Nguyệt Ánh", ["signer"])
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -65,29 +64,27 @@ def test_pages_speak_english_when_asked(signed: tuple[Harness, dict, bytes]) -> 
     assert "Log in to sign." in httpx.get(f"{h.url}/sign/{request['id']}", cookies={"lang": "en"}).text
 
 
-def test_a_phone_sees_green_then_red_for_a_flipped_byte(signed: tuple[Harness, dict, bytes], tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_a_phone_sees_green_then_red_for_a_flipped_byte(signed: tuple[Harness, dict, bytes], tmp_path: Path,
+                                                       browser: Browser) -> None:
     h, request, data = signed
     code = request["signers"][0]["verification_code"]
     flipped = bytearray(data)
     flipped[len(flipped) // 3] ^= 0x01
     (tmp_path / "flipped.pdf").write_bytes(bytes(flipped))
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-                                    has_touch=True, locale="vi-VN")
-            page.goto(f"{h.url}/verify/{code}")
-            verdict = page.locator(".verdict")
-            assert "valid" in (verdict.get_attribute("class") or "").split()
-            assert verdict.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(30, 125, 52)"  # green
-            assert CHAIR.full_name in page.locator("h2").first.inner_text()
-            page.set_input_files("input[type=file]", str(tmp_path / "flipped.pdf"))
-            page.click("button[type=submit]")
-            page.wait_for_load_state()
-            verdict = page.locator(".verdict")
-            assert "invalid" in (verdict.get_attribute("class") or "").split()
-            assert verdict.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(179, 38, 30)"  # red
-            assert "CẢNH BÁO" in verdict.inner_text()
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                            has_touch=True, locale="vi-VN")
+    try:
+        page.goto(f"{h.url}/verify/{code}")
+        verdict = page.locator(".verdict")
+        assert "valid" in (verdict.get_attribute("class") or "").split()
+        assert verdict.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(30, 125, 52)"  # green
+        assert CHAIR.full_name in page.locator("h2").first.inner_text()
+        page.set_input_files("input[type=file]", str(tmp_path / "flipped.pdf"))
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        verdict = page.locator(".verdict")
+        assert "invalid" in (verdict.get_attribute("class") or "").split()
+        assert verdict.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(179, 38, 30)"  # red
+        assert "CẢNH BÁO" in verdict.inner_text()
+    finally:
+        page.close()
