@@ -25,6 +25,7 @@ import yaml
 from deploy.nats import permissions
 from runtime.processes import REPO_ROOT, find_binary
 from runtime.settings import SERVICES, CommonSettings
+from tests.support.preconditions import cannot_run
 
 COMPOSE_FILE = REPO_ROOT / "compose.yaml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -259,7 +260,7 @@ def test_init_script_creates_a_role_and_database_per_service(tmp_path: Path) -> 
     try:
         psycopg.connect(admin_url, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 to run the init script against: {exc}")
+        cannot_run(f"no PostgreSQL on 127.0.0.1:5432 to run the init script against: {exc}")
     run = secrets.token_hex(4)
     secret_dir = tmp_path / "secrets"
     secret_dir.mkdir()

@@ -30,6 +30,7 @@ from runtime.db import Database, UnitOfWork
 from runtime.inbox import Delivery, current_delivery
 from runtime.migrations import upgrade
 from runtime.processes import REPO_ROOT
+from tests.support.preconditions import cannot_run
 from tests.support.system import PostgresDatabases
 
 T0 = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
@@ -353,7 +354,7 @@ def postgres() -> Iterator[PostgresDatabases]:
     try:
         databases._execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any reason PostgreSQL is unusable here
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+        cannot_run(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
     try:
         yield databases
     finally:

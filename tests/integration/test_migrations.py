@@ -55,6 +55,7 @@ from runtime.db import UTCDateTime, sync_url
 from runtime.migrations import alembic_config
 from runtime.processes import REPO_ROOT
 from runtime.settings import SERVICES
+from tests.support.preconditions import cannot_run
 from tests.support.system import PostgresDatabases, database_url, start_system
 
 ENGINES = ("sqlite", "postgresql")
@@ -353,7 +354,7 @@ def postgres() -> Iterator[PostgresDatabases]:
     try:
         databases._execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any reason PostgreSQL is unusable here
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+        cannot_run(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
     try:
         yield databases
     finally:

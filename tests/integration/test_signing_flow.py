@@ -21,6 +21,7 @@ from signing import pki
 from signing.signer import asn1_cert
 from signing.validation import TrustAnchors, verify_pdf
 from tests.integration.signing_helpers import Harness, Person, start_signing, wait_for
+from tests.support.preconditions import needs
 
 CONGRESS = str(uuid.uuid4())
 SECRETARY = Person("thuky.hoa", "Lê Thị Hoà", ["secretary"])
@@ -201,7 +202,7 @@ def test_deactivation_revokes_the_certificate(harness: Harness) -> None:
     assert len(list(crl)) == 1
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl missing")
+@needs(shutil.which("openssl") is not None, "openssl missing")
 def test_archive_seal_verifies_with_openssl(harness: Harness, tmp_path: Path) -> None:
     h = harness
     manifest = "sha256  tagmanifest-sha256.txt  ab12\nsha512  tagmanifest-sha512.txt  cd34\n".encode()

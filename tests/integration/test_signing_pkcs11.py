@@ -16,13 +16,14 @@ from signing import pades, pki, stamp
 from signing.signer import Pkcs11KeyRef, Pkcs11Signer, asn1_cert, token_public_key
 from signing.validation import TrustAnchors, verify_pdf
 from tests.integration.signing_helpers import make_pdf
+from tests.support.preconditions import needs
 
 MODULE = next((p for p in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
                if Path(p).exists()), None)
 PIN = "123456"
 
 
-@pytest.mark.skipif(MODULE is None or not shutil.which("softhsm2-util"), reason="softhsm2 is not installed")
+@needs(MODULE is not None and shutil.which("softhsm2-util") is not None, "softhsm2 is not installed")
 def test_a_token_key_signs_a_valid_pades_signature(tmp_path: Path) -> None:
     (tmp_path / "tokens").mkdir()
     conf = tmp_path / "softhsm2.conf"
