@@ -2,12 +2,15 @@
 
 SQLite (default) and PostgreSQL use the same code. On SQLite, writes go through one
 connection that begins `IMMEDIATE`, so concurrent writers queue instead of failing with
-"database is locked"; reads use their own pool and never wait for writers (WAL).
+"database is locked"; reads use their own pool and never wait for writers (WAL). SQLite calls
+run on the event loop's thread (`runtime.sqlite_inline`: a statement costs microseconds, a
+thread hop ~90 us); a query that may run long asks for `session(offload=True)`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -32,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from contracts.base import Event
-from runtime import context
+from runtime import context, sqlite_inline
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,7 +102,8 @@ def reliability_tables(metadata: MetaData) -> tuple[Table, Table]:
 def async_url(url: str) -> str:
     for prefix, replacement in (
         ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
+        ("sqlite+inline://", "sqlite+inline://"),
+        ("sqlite://", "sqlite+inline://"),
         ("postgresql+psycopg://", "postgresql+psycopg://"),
         ("postgresql://", "postgresql+psycopg://"),
         ("postgres://", "postgresql+psycopg://"),
@@ -110,7 +114,7 @@ def async_url(url: str) -> str:
 
 
 def sync_url(url: str) -> str:
-    return async_url(url).replace("sqlite+aiosqlite://", "sqlite://")
+    return re.sub(r"^sqlite\+(aiosqlite|inline)://", "sqlite://", async_url(url))
 
 
 def is_sqlite(url: str) -> bool:
@@ -121,7 +125,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    if not isinstance(dbapi_connection, sqlite_inline.InlineAdaptedConnection):
+        # Inline connections wait for locks asynchronously instead (runtime.sqlite_inline).
+        cursor.execute(f"PRAGMA busy_timeout={int(sqlite_inline.BUSY_DEADLINE * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -136,15 +142,18 @@ class Database:
         self.sqlite = is_sqlite(self.url)
         self._after_commit: list[Callable[[], None]] = []
         if self.sqlite:
+            threaded = self.url.replace("sqlite+inline://", "sqlite+aiosqlite://", 1)
             self.read_engine = create_async_engine(self.url, pool_size=4, max_overflow=4)
             self.write_engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=60)
-            for eng in (self.read_engine, self.write_engine):
+            self.offload_engine = create_async_engine(threaded, pool_size=2, max_overflow=2)
+            for eng in (self.read_engine, self.write_engine, self.offload_engine):
                 event.listen(eng.sync_engine, "connect", _sqlite_pragmas)
             self._begin_immediate(self.write_engine)
         else:
             self.read_engine = create_async_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-            self.write_engine = self.read_engine
+            self.write_engine = self.offload_engine = self.read_engine
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.offload_reader = async_sessionmaker(self.offload_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @staticmethod
@@ -162,9 +171,11 @@ class Database:
         self._after_commit.append(callback)
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session for queries (pages, API reads)."""
-        async with self.reader() as session:
+    async def session(self, offload: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read-only session for queries (pages, API reads). `offload=True` for a query that
+        may take long (search over a large archive): on SQLite it then runs on a worker thread
+        and the event loop keeps serving meanwhile."""
+        async with (self.offload_reader if offload else self.reader)() as session:
             yield session
 
     @asynccontextmanager
@@ -184,9 +195,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.read_engine.dispose()
-        if self.write_engine is not self.read_engine:
-            await self.write_engine.dispose()
+        for engine in {self.read_engine, self.write_engine, self.offload_engine}:
+            await engine.dispose()
 
 
 class UnitOfWork:

@@ -59,7 +59,8 @@ def record_view(row: Any, with_files: bool = True) -> dict[str, Any]:
 
 async def search_records(deps: Deps, q: str, unit: str | None, year: int | None, kind: str | None,
                          cursor: str | None, limit: int) -> dict[str, Any]:
-    async with deps.db.session() as session:
+    # A common word over a large archive ranks many matches: off the event loop.
+    async with deps.db.session(offload=True) as session:
         return await archive_search.search(session, q, unit, year, kind, cursor, limit)
 
 

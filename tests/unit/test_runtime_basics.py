@@ -39,7 +39,7 @@ def test_token_paths_are_redacted():
 
 
 def test_database_urls():
-    assert async_url("sqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
+    assert async_url("sqlite:////tmp/x.db") == "sqlite+inline:////tmp/x.db"
     assert sync_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
     assert async_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert sync_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
