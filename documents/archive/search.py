@@ -5,9 +5,15 @@ Unicode does not decompose đ/Đ, so it is mapped explicitly). A query matches t
 columns, so "dai hoi phu nu" finds "Đại hội Phụ nữ"; the original columns weigh more, so a
 query typed with its diacritics ranks the exact spelling first ("Nguyễn" before "Nguyên").
 
-SQLite: FTS5 (`archive_fts`, contentless, bm25 with column weights). PostgreSQL: a tsvector
-with the 'simple' configuration, original text weighted A/C and folded text B/D, ranked with
-ts_rank_cd. The snippet is cut in Python from the original text for both engines: ts_headline
+SQLite: FTS5 (`archive_fts`, contentless). Ranking is by tiers, then newest first: the exact
+spelling as a phrase in the title (8), every word in the title (4), the exact spelling as a
+phrase anywhere (2), the words as a phrase anywhere (1). bm25 is not used: it counts every
+row holding each query word before ranking anything, and the words archivists type ("đại
+hội", "phụ nữ") are in nearly every record, which put a search at 200-350 ms over 100,000
+records. When more than `RANK_WINDOW` records match, the newest `RANK_WINDOW` of them are
+ranked and the answer says so (`capped`): the page asks for another word or a filter.
+PostgreSQL: a tsvector with the 'simple' configuration, original text weighted A/C and folded
+text B/D, ranked with ts_rank_cd. The snippet is cut in Python from the original text for both engines: ts_headline
 and FTS5's snippet() only mark tokens spelled like the query, and a folded query must mark
 "Đại" when the user typed "dai".
 
@@ -37,7 +43,8 @@ MAX_TERMS = 12
 PG_BODY_CHARS = 400_000
 """A tsvector holds at most 1 MB: longer texts are indexed up to here (the metadata row still finds
 the congress)."""
-FTS_WEIGHTS = (10.0, 2.0, 5.0, 1.0)  # title, body, title_folded, body_folded
+RANK_WINDOW = 2000
+"""At most this many matching records (the newest) are ranked per search (SQLite)."""
 
 
 def _fold_table() -> dict[int, str | None]:
@@ -75,20 +82,27 @@ class Query:
         return cls(words, [fold(w) for w in words])
 
     def fts5(self) -> str:
-        def group(columns: str, words: list[str]) -> str:
-            return "{" + columns + "} : (" + " AND ".join('"' + w.replace('"', '""') + '"' for w in words) + ")"
+        """Every folded word, in the title or the text: what a record must hold to be found."""
+        return _group("title_folded body_folded", self.folded)
 
-        def phrase(columns: str, words: list[str]) -> str:
-            return "{" + columns + "} : \"" + " ".join(w.replace('"', '""') for w in words) + "\""
+    def tiers(self) -> list[tuple[int, str]]:
+        """(points, FTS5 expression) of each ranking tier the query can tell apart."""
+        typed_with_marks = self.original != self.folded
+        tiers = [(8, _phrase("title", self.original))] if typed_with_marks else []
+        tiers.append((4, _group("title_folded", self.folded)))
+        if typed_with_marks:
+            tiers.append((2, _phrase("title body", self.original)))
+        if len(self.folded) > 1:
+            tiers.append((1, _phrase("title_folded body_folded", self.folded)))
+        return tiers
 
-        # Every row that matches has all the folded words. Typed with diacritics, the exact
-        # spelling, in that order, adds to the score of the rows that have it (a one-word
-        # phrase is the word): exact spellings rank first. Each further alternative would cost
-        # FTS5 another pass over the same doclists for every matching row, so there are no others.
-        expression = group("title_folded body_folded", self.folded)
-        if self.original != self.folded:
-            expression += " OR " + phrase("title body", self.original)
-        return expression
+
+def _group(columns: str, words: list[str]) -> str:
+    return "{" + columns + "} : (" + " AND ".join('"' + w.replace('"', '""') + '"' for w in words) + ")"
+
+
+def _phrase(columns: str, words: list[str]) -> str:
+    return "{" + columns + "} : \"" + " ".join(w.replace('"', '""') for w in words) + "\""
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -233,16 +247,43 @@ async def search(session: AsyncSession, q: str, unit: str | None = None, year: i
                f"FROM archive_search s WHERE s.tsv @@ plainto_tsquery('simple', :qf){where} "
                f"ORDER BY rank DESC, s.id")
     else:
-        params["match"] = query.fts5()
-        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-        hits = f"SELECT rowid AS id, bm25(archive_fts, {weights}) AS rank FROM archive_fts WHERE archive_fts MATCH :match"
-        if filters:  # the filters are on the small columns: the join costs an index lookup per match
-            sql = f"SELECT h.id, h.rank FROM ({hits}) h JOIN archive_search s ON s.id = h.id WHERE 1=1{where} " \
-                  f"ORDER BY h.rank, h.id"
-        else:
-            sql = f"{hits} ORDER BY rank, rowid"
+        return await _search_fts5(session, query, where, params, offset, limit)
     page = (await session.execute(text(sql + " LIMIT :limit OFFSET :offset"), params)).all()
     ranks = {row.id: row.rank for row in page[:limit]}
+    return await _answer(session, query, ranks, offset, limit, more=len(page) > limit)
+
+
+async def _search_fts5(session: AsyncSession, query: Query, where: str, params: dict[str, Any], offset: int,
+                       limit: int) -> dict[str, Any]:
+    """The newest `RANK_WINDOW` matches, scored by tiers (each tier one FTS5 query over the
+    window's rowid range), then the page."""
+    params = {**params, "match": query.fts5(), "window": RANK_WINDOW + 1}
+    newest = "SELECT h.rowid AS id FROM archive_fts h"
+    if where:  # the filters are on the small columns: an index lookup per match, newest first
+        newest += " JOIN archive_search s ON s.id = h.rowid"
+    newest += f" WHERE archive_fts MATCH :match{where} ORDER BY h.rowid DESC LIMIT :window"
+    ids = list((await session.scalars(text(newest), params)).all())
+    capped = len(ids) > RANK_WINDOW
+    del ids[RANK_WINDOW:]
+    score = dict.fromkeys(ids, 0)
+    if ids:
+        for points, expression in query.tiers():
+            in_tier = await session.scalars(
+                text("SELECT rowid FROM archive_fts WHERE archive_fts MATCH :tier AND rowid >= :low"),
+                {"tier": expression, "low": ids[-1]})
+            for row_id in in_tier:
+                if row_id in score:
+                    score[row_id] += points
+    ordered = sorted(score, key=lambda row_id: (-score[row_id], -row_id))
+    ranks = {row_id: score[row_id] for row_id in ordered[offset:offset + limit]}
+    answer = await _answer(session, query, ranks, offset, limit, more=len(ordered) > offset + limit)
+    answer["capped"] = RANK_WINDOW if capped else None
+    return answer
+
+
+async def _answer(session: AsyncSession, query: Query, ranks: dict[int, Any], offset: int, limit: int,
+                  more: bool) -> dict[str, Any]:
+    """The page's rows (titles and texts read for these ids only), in rank order, with snippets."""
     rows = {row.id: row for row in (await session.execute(
         select(archive_search.c.id, archive_search.c.congress_id, archive_search.c.document_id, archive_search.c.kind,
                archive_search.c.unit, archive_search.c.year, archive_search.c.title, archive_search.c.body)
@@ -257,4 +298,4 @@ async def search(session: AsyncSession, q: str, unit: str | None = None, year: i
         "snippet": snippet(row.body, row.title, query) if query.folded else html.escape(row.title),
         "score": round(abs(float(ranks[row_id])), 6),
     } for row_id in ranks if (row := rows.get(row_id)) is not None]
-    return {"items": items, "next": encode_cursor(offset + limit) if len(page) > limit else None}
+    return {"items": items, "next": encode_cursor(offset + limit) if more else None, "capped": None}

@@ -95,3 +95,34 @@ def test_reindexing_a_congress_replaces_its_rows(db) -> None:  # type: ignore[no
     asyncio.run(reindex())
     assert not query(db, "nong dan")["items"]
     assert [i["congress_id"] for i in query(db, "cuu chien binh")["items"]] == [C]
+
+
+def test_a_title_match_ranks_above_a_newer_text_only_match(db) -> None:  # type: ignore[no-untyped-def]
+    congress = str(uuid.uuid4())
+
+    async def index() -> None:
+        async with db.uow() as uow:
+            await search.index_congress(uow.session, congress, [
+                {"kind": "congress", "document_id": None, "title": "Đại hội Cựu chiến binh xã Đông Hòa",
+                 "body": "Nhiệm kỳ 2026-2031", "unit": "Xã Đông Hòa", "year": 2026},
+                {"kind": "minutes", "document_id": str(uuid.uuid4()), "title": "Báo cáo tài chính",
+                 "body": "Kinh phí tổ chức đại hội cựu chiến binh năm 2026", "unit": "Xã Đông Hòa", "year": 2026},
+            ])
+
+    asyncio.run(index())
+    found = query(db, "dai hoi cuu chien binh", unit="xa dong hoa")["items"]
+    assert [i["title"] for i in found] == ["Đại hội Cựu chiến binh xã Đông Hòa", "Báo cáo tài chính"]
+
+
+def test_a_query_matching_more_than_the_window_ranks_the_newest_and_says_so(
+    db, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    everything = query(db, "dai hoi", limit=50)["items"]
+    assert len(everything) >= 4
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    windowed = query(db, "dai hoi", limit=50)
+    if db.url.startswith("postgresql"):  # ts_rank_cd ranks every match: nothing is capped there
+        assert windowed["capped"] is None and len(windowed["items"]) == len(everything)
+        return
+    assert windowed["capped"] == 2
+    assert len(windowed["items"]) == 2 and windowed["next"] is None
