@@ -131,6 +131,7 @@ async def produce(nats_url: str, db_path: Path, count: int, rate: float, per_tx:
     if not backlog:
         relay.start(js)
     congress_id = uuid.uuid4()
+    insert_checkin = checkins.insert()  # one statement, parameters per call: compiled once
     interval = per_tx / rate if rate else 0.0
     started = time.perf_counter()
     for n in range(0, count, per_tx):
@@ -143,8 +144,8 @@ async def produce(nats_url: str, db_path: Path, count: int, rate: float, per_tx:
                 delegate_id = uuid.uuid4()
                 now = utcnow()
                 await uow.session.execute(
-                    checkins.insert().values(delegate_id=str(delegate_id), congress_id=str(congress_id),
-                                             checked_in_at=now))
+                    insert_checkin, {"delegate_id": str(delegate_id), "congress_id": str(congress_id),
+                                     "checked_in_at": now})
                 await uow.emit(cc.DelegateCheckedIn(congress_id=congress_id, delegate_id=delegate_id,
                                                     checked_in_at=now, occurred_at=now))
         if not interval:
@@ -153,7 +154,8 @@ async def produce(nats_url: str, db_path: Path, count: int, rate: float, per_tx:
         print(f"relay_started {time.time()}", flush=True)
         relay.start(js)
     while await relay.pending_count():
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
+    print(f"relay_drained {time.time()}", flush=True)
     await relay.stop()
     await nc.close()
     await db.dispose()
@@ -175,10 +177,13 @@ async def consume(nats_url: str, db_path: Path, count: int, out: Path) -> None:
     applied_at: list[float] = []
     done = asyncio.Event()
 
+    insert_checkin = checkins.insert()
+
     async def record_checkin(event: cc.DelegateCheckedIn, uow) -> None:  # type: ignore[no-untyped-def]
         """Copy the check-in."""
-        await uow.session.execute(checkins.insert().values(
-            delegate_id=str(event.delegate_id), congress_id=str(event.congress_id), checked_in_at=event.checked_in_at))
+        await uow.session.execute(insert_checkin, {"delegate_id": str(event.delegate_id),
+                                                   "congress_id": str(event.congress_id),
+                                                   "checked_in_at": event.checked_in_at})
 
     class TimedConsumer(InboxConsumer):
         # Timing only: the batch is committed and acked when super()._apply returns.
