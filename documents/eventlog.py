@@ -15,7 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,21 +58,21 @@ async def record_event(event: Event, uow: UnitOfWork) -> None:
     payload = canonical_payload(event)
     digest = chain_hash(head.hash, payload)
     delivery = current_delivery.get()
-    await session.execute(
-        insert(event_log).values(
-            congress_id=chain or None,
-            event_id=str(event.event_id),
-            subject=event.subject,
-            occurred_at=event.occurred_at,
-            received_at=now,
-            stream=delivery.stream if delivery else event.producer.upper(),
-            stream_seq=delivery.stream_seq if delivery else None,
-            headers=delivery.headers if delivery else event.headers(),
-            payload=payload,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-    )
+    # The row itself is written with the batch's other rows as the unit of work ends (nothing
+    # reads the log back in this transaction; the head below is what the next event chains to).
+    uow.insert_later(event_log, {
+        "congress_id": chain or None,
+        "event_id": str(event.event_id),
+        "subject": event.subject,
+        "occurred_at": event.occurred_at,
+        "received_at": now,
+        "stream": delivery.stream if delivery else event.producer.upper(),
+        "stream_seq": delivery.stream_seq if delivery else None,
+        "headers": delivery.headers if delivery else event.headers(),
+        "payload": payload,
+        "prev_hash": head.hash,
+        "hash": digest,
+    })
     await session.execute(
         update(event_log_heads)
         .where(event_log_heads.c.chain == chain)

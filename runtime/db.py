@@ -185,7 +185,7 @@ class Database:
             async with session.begin():
                 unit = UnitOfWork(session, self.outbox)
                 yield unit
-                await unit.flush_outbox()
+                await unit.flush()
             if unit.emitted:
                 for callback in self._after_commit:
                     callback()
@@ -205,6 +205,7 @@ class UnitOfWork:
         self._outbox = outbox
         self.emitted: list[Event] = []
         self._staged: list[dict[str, Any]] = []
+        self._later: dict[Table, list[dict[str, Any]]] = {}
 
     async def emit(self, event_: Event) -> Event:
         """Stage an event in the outbox, in this transaction. Fills in the context it lacks."""
@@ -230,12 +231,30 @@ class UnitOfWork:
         )
         return event_
 
-    async def flush_outbox(self) -> None:
-        """Write the staged events in one statement, still inside the transaction (before commit).
+    def insert_later(self, table: Table, row: dict[str, Any]) -> None:
+        """Stage a row of `table`: written with the other staged rows of its table in one
+        statement as the unit of work ends, still inside its transaction.
+
+        For rows that nothing in this unit of work reads back or references afterwards:
+        append-only logs, copies of events. A statement costs ~60 us in SQLAlchemy whatever it
+        carries; a row of a multi-row insert a few. A constraint the row breaks fails the unit
+        at its end instead of at this call, with the same rollback."""
+        self._later.setdefault(table, []).append(row)
+
+    async def flush(self) -> None:
+        """Write the staged rows, then the staged events, still inside the transaction (before commit).
 
         Called by `Database.uow()` as the unit of work ends; a failure here rolls the whole unit
-        back like any other statement of it. One multi-row insert instead of one per event.
+        back like any other statement of it. One multi-row insert per table (and per set of
+        columns) instead of one per row.
         """
+        later, self._later = self._later, {}
+        for table, rows in later.items():
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                by_columns.setdefault(tuple(row), []).append(row)
+            for same in by_columns.values():
+                await self.session.execute(insert(table), same)
         if self._staged:
             rows, self._staged = self._staged, []
             await self.session.execute(insert(self._outbox), rows)
