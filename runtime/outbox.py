@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from datetime import UTC, datetime
 
 import structlog
@@ -79,16 +80,18 @@ class OutboxRelay:
         async with self.db.session() as session:
             rows = (
                 await session.execute(
-                    select(outbox.c.seq, outbox.c.subject, outbox.c.headers, outbox.c.payload, outbox.c.created_at)
+                    select(outbox.c.seq, outbox.c.subject, outbox.c.headers, outbox.c.payload)
                     .where(outbox.c.sent_at.is_(None))
                     .order_by(outbox.c.seq)
                     .limit(self.batch_size)
                 )
             ).all()
-        await self._update_backlog_metrics(rows)
+            oldest = await session.scalar(select(outbox.c.created_at).where(outbox.c.seq == rows[0].seq)) if rows else None
+        await self._update_backlog_metrics(rows, oldest)
         if not rows:
             return 0
         sent: list[int] = []
+        published: Counter[str] = Counter()
         try:
             for start in range(0, len(rows), self.in_flight):
                 chunk = rows[start : start + self.in_flight]
@@ -100,8 +103,10 @@ class OutboxRelay:
                     if isinstance(result, BaseException):
                         raise result
                     sent.append(row.seq)
-                    metrics.EVENTS_PUBLISHED.labels(self.service, row.subject).inc()
+                    published[row.subject] += 1
         finally:
+            for subject, count in published.items():
+                metrics.EVENTS_PUBLISHED.labels(self.service, subject).inc(count)
             if sent:
                 fault_point("outbox.after_publish")
                 async with self.db.writer() as session, session.begin():
@@ -124,12 +129,11 @@ class OutboxRelay:
             for future in futures
         ]
 
-    async def _update_backlog_metrics(self, rows: list) -> None:
-        if not rows:
+    async def _update_backlog_metrics(self, rows: list, oldest: datetime | None) -> None:
+        if not rows or oldest is None:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(0)
             return
-        oldest: datetime = rows[0].created_at
         if oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(max(0.0, time.time() - oldest.timestamp()))
