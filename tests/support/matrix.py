@@ -96,6 +96,10 @@ def _flat_routes(routes: Any) -> Iterator[tuple[str, set[str] | None]]:
         contexts = getattr(route, "effective_route_contexts", None)
         if contexts is not None:
             for context in contexts():
+                plain = getattr(context, "starlette_route", None)  # a plain Starlette route, prefixed
+                if plain is not None:
+                    yield getattr(plain, "path", ""), getattr(plain, "methods", None)
+                    continue
                 methods = getattr(context, "methods", None) or getattr(context.original_route, "methods", None)
                 yield context.path, (set(methods) if methods is not None else None)
         else:
