@@ -61,6 +61,33 @@ class Principal:
         return "admin" in self.roles
 
 
+class _Verified:
+    """A token whose signature holds: its claims, what the per-call checks read, and the
+    principals built from it so far (one per transport: bearer or cookie)."""
+
+    __slots__ = ("claims", "expires", "session_id", "user_id", "issued_at", "principals")
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        self.claims = claims
+        self.expires = claims["exp"]
+        self.session_id = claims["sid"]
+        self.user_id = claims["sub"]
+        self.issued_at = claims["iat"]
+        self.principals: dict[bool, Principal] = {}
+
+
+def _principal_of(claims: dict[str, Any], via_cookie: bool) -> Principal:
+    return Principal(
+        id=claims["sub"],
+        username=claims.get("username", ""),
+        full_name=claims.get("name", ""),
+        roles=frozenset(claims.get("roles", [])),
+        auth_time=int(claims["auth_time"]),
+        session_id=claims["sid"],
+        via_cookie=via_cookie,
+    )
+
+
 @dataclass
 class TokenVerifier:
     """Verifies access tokens with the public keys and revocations mirrored from KV."""
@@ -70,7 +97,7 @@ class TokenVerifier:
     revoked_users: dict[str, float] = field(default_factory=dict)  # user id -> revoked-before (epoch s)
     leeway: int = 5
     cache_size: int = 10_000
-    _verified: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    _verified: OrderedDict[str, _Verified] = field(default_factory=OrderedDict)
     _watchers: list[asyncio.Task[None]] = field(default_factory=list)
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -98,21 +125,33 @@ class TokenVerifier:
         """The token's claims, or Unauthorized. A signature is checked once per token (ES256
         verification costs more than the rest of a small request); expiry and revocations are
         checked on every call."""
-        claims = self._verified.get(token)
-        if claims is None:
-            claims = self._verify_signature(token)
-            self._verified[token] = claims
+        return self._checked(token).claims
+
+    def principal(self, token: str, via_cookie: bool) -> Principal:
+        """The caller a valid token names, built once per token and transport: a repeat request
+        builds nothing, yet expiry and revocations are checked on every call, as in `verify`."""
+        entry = self._checked(token)
+        principal = entry.principals.get(via_cookie)
+        if principal is None:
+            principal = entry.principals[via_cookie] = _principal_of(entry.claims, via_cookie)
+        return principal
+
+    def _checked(self, token: str) -> _Verified:
+        entry = self._verified.get(token)
+        if entry is None:
+            entry = _Verified(self._verify_signature(token))
+            self._verified[token] = entry
             if len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
-        elif claims["exp"] + self.leeway < time.time():
+        elif entry.expires + self.leeway < time.time():
             del self._verified[token]
             raise Unauthorized("invalid_token", "Please log in.")
-        if claims["sid"] in self.revoked_sessions:
+        if entry.session_id in self.revoked_sessions:
             raise Unauthorized("session_ended", "Please log in.")
-        revoked_before = self.revoked_users.get(claims["sub"])
-        if revoked_before is not None and claims["iat"] <= revoked_before:
+        revoked_before = self.revoked_users.get(entry.user_id)
+        if revoked_before is not None and entry.issued_at <= revoked_before:
             raise Unauthorized("session_ended", "Please log in.")
-        return claims
+        return entry
 
     def _verify_signature(self, token: str) -> dict[str, Any]:
         try:
@@ -139,18 +178,6 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid_token", "Please log in.") from exc
         return claims
-
-    def principal(self, token: str, via_cookie: bool) -> Principal:
-        claims = self.verify(token)
-        return Principal(
-            id=claims["sub"],
-            username=claims.get("username", ""),
-            full_name=claims.get("name", ""),
-            roles=frozenset(claims.get("roles", [])),
-            auth_time=int(claims["auth_time"]),
-            session_id=claims["sid"],
-            via_cookie=via_cookie,
-        )
 
     async def watch(self, js: Any) -> None:
         """Mirror keys and revocations from KV; returns once the first snapshot is loaded."""
@@ -187,14 +214,17 @@ class TokenVerifier:
 
 
 def verifier_of(request: Request) -> TokenVerifier:
-    return request.app.state.runtime.extras["auth"]
+    return request.app.state["runtime"].extras["auth"]  # item access: attribute access costs a failed lookup
 
 
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
-        return token.strip()
+    """The token of `Authorization: Bearer <token>` (read from the raw headers: this runs on
+    every staff request)."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            if value[:7].lower() == b"bearer " and len(value) > 7:
+                return value[7:].decode("latin-1").strip()
+            return None
     return None
 
 
@@ -234,7 +264,7 @@ async def optional_user(request: Request) -> Principal | None:
         raise
     if via_cookie and request.method in UNSAFE_METHODS:
         await check_csrf(request)
-    request.state.principal = principal
+    request.scope.setdefault("state", {})["principal"] = principal  # = request.state.principal, cheaper
     return principal
 
 
