@@ -1,5 +1,6 @@
 """A bench-only app: handlers served twice, with and without the staff token check
-(runtime.auth's real TokenVerifier and CurrentUser dependency). Keys come from the environment.
+(runtime.auth's real TokenVerifier and CurrentUser, on StaffRoute routes as the services
+declare them). Keys come from the environment.
 
 Two handlers: a constant answer (the strictest comparison: nothing but the framework and the
 check) and one row read through runtime.db.Database from SQLite, which is what a staff API
@@ -15,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
-from runtime.auth import CurrentUser, TokenVerifier
+from runtime.auth import CurrentUser, StaffRoute, TokenVerifier
 from runtime.db import Database, reliability_tables
 
 verifier = TokenVerifier()
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
 
 
 app = FastAPI(lifespan=lifespan)
+app.router.route_class = StaffRoute  # as the services' routers: CurrentUser resolved without Depends
 app.state.runtime = SimpleNamespace(extras={"auth": verifier})
 
 

@@ -11,8 +11,9 @@ from congress.api.congress_deps import Runtime, Secretary
 from congress.handlers import agenda as use
 from congress.handlers.congresses import staff_congress
 from runtime import audit
+from runtime.auth import StaffRoute
 
-router = APIRouter(prefix="/api/congresses/{congress_id}/agenda", tags=["agenda"])
+router = APIRouter(prefix="/api/congresses/{congress_id}/agenda", tags=["agenda"], route_class=StaffRoute)
 
 
 class ItemIn(BaseModel):

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 
 from congress.api.deps import AdminUser, Runtime
 from congress.handlers.audit import list_audit
+from runtime.auth import StaffRoute
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], route_class=StaffRoute)
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -12,10 +12,10 @@ from congress.api.deps import AdminUser, Runtime, audit_as, audit_for
 from congress.handlers import accounts, keys, sessions
 from congress.handlers.common import shared_kv
 from runtime.audit import client_ip
-from runtime.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentUser, check_csrf
+from runtime.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentUser, StaffRoute, check_csrf
 from runtime.errors import Unauthorized
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StaffRoute)
 
 REFRESH_COOKIE = "refresh"
 REFRESH_PATH = "/api/auth"

@@ -20,8 +20,9 @@ from congress.live import LiveFeed
 from congress.pages.console.chart import checkins_chart
 from congress.pages.templating import language
 from runtime import audit, i18n
+from runtime.auth import StaffRoute
 
-router = APIRouter(prefix="/api/congresses/{congress_id}", tags=["check-in"])
+router = APIRouter(prefix="/api/congresses/{congress_id}", tags=["check-in"], route_class=StaffRoute)
 
 
 class CheckinIn(BaseModel):

@@ -11,9 +11,10 @@ from congress.api.congress_deps import Runtime, Secretary
 from congress.handlers import closing as use
 from congress.handlers.congresses import staff_congress
 from runtime import audit, i18n
+from runtime.auth import StaffRoute
 from runtime.service import language_of
 
-router = APIRouter(prefix="/api/congresses/{congress_id}", tags=["closing"])
+router = APIRouter(prefix="/api/congresses/{congress_id}", tags=["closing"], route_class=StaffRoute)
 
 
 @router.post("/close")

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from congress.api.congress_deps import Runtime, Secretary
 from congress.handlers import congresses as use
 from runtime import audit
+from runtime.auth import StaffRoute
 
-router = APIRouter(prefix="/api/congresses", tags=["congresses"])
+router = APIRouter(prefix="/api/congresses", tags=["congresses"], route_class=StaffRoute)
 
 
 class CongressIn(BaseModel):

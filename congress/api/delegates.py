@@ -14,11 +14,12 @@ from congress.domain.publications import content_disposition
 from congress.handlers import delegates as use
 from congress.render.badges import BadgeTexts, Card, render_badges
 from runtime import audit, i18n
+from runtime.auth import StaffRoute
 from runtime.errors import Invalid, TooLarge
 from runtime.pdf import MissingGlyphs
 from runtime.service import language_of
 
-router = APIRouter(prefix="/api/congresses/{congress_id}", tags=["delegates"])
+router = APIRouter(prefix="/api/congresses/{congress_id}", tags=["delegates"], route_class=StaffRoute)
 
 MAX_ROSTER_BYTES = 5 * 1024 * 1024
 

@@ -10,8 +10,10 @@ from congress.api.deps import AdminUser
 from congress.api.congress_deps import Runtime
 from congress.handlers import privacy as use
 from runtime import audit
+from runtime.auth import StaffRoute
 
-router = APIRouter(prefix="/api/congresses/{congress_id}/delegates/{delegate_id}", tags=["personal data"])
+router = APIRouter(prefix="/api/congresses/{congress_id}/delegates/{delegate_id}", tags=["personal data"],
+                   route_class=StaffRoute)
 
 
 @router.get("/personal-data")

@@ -17,11 +17,12 @@ from congress.domain.publications import content_disposition
 from congress.handlers import publications as use
 from congress.render.poster import Poster, render_poster
 from runtime import audit, i18n, qr
+from runtime.auth import StaffRoute
 from runtime.errors import Invalid
 from runtime.pdf import MissingGlyphs
 from runtime.service import language_of
 
-router = APIRouter(prefix="/api/congresses/{congress_id}/publications", tags=["publications"])
+router = APIRouter(prefix="/api/congresses/{congress_id}/publications", tags=["publications"], route_class=StaffRoute)
 
 
 class PublicationIn(BaseModel):

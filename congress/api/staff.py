@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from congress.api.deps import Runtime, SecretaryUser, audit_for
 from congress.handlers import staff
-from runtime.auth import CurrentUser
+from runtime.auth import CurrentUser, StaffRoute
 
-router = APIRouter(prefix="/api/congresses/{congress_id}/staff", tags=["staff"])
+router = APIRouter(prefix="/api/congresses/{congress_id}/staff", tags=["staff"], route_class=StaffRoute)
 
 
 class StaffIn(BaseModel):

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from congress.api.deps import AdminUser, Runtime, audit_for
 from congress.handlers import accounts
 from congress.handlers.common import user_json
+from runtime.auth import StaffRoute
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = APIRouter(prefix="/api/users", tags=["users"], route_class=StaffRoute)
 
 
 class UserIn(BaseModel):

@@ -16,11 +16,11 @@ from pydantic import BaseModel, Field
 from documents import model
 from documents.api.documents import IMMUTABLE, _matches, csrf_header_before_body, deps_of
 from documents.handlers import archive_records as use_cases
-from runtime.auth import Principal, require_roles
+from runtime.auth import Principal, StaffRoute, require_roles
 from runtime.errors import Invalid
 from runtime.uploads import UploadLimits, receive_multipart
 
-router = APIRouter(prefix="/api/archive", tags=["archive"])
+router = APIRouter(prefix="/api/archive", tags=["archive"], route_class=StaffRoute)
 
 Archivist = Annotated[Principal, Depends(require_roles("archivist"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]

@@ -19,12 +19,12 @@ from documents.handlers import Deps
 from documents.handlers.approve_document import approve_document
 from documents.handlers.read_documents import file_to_download, get_document, list_documents
 from documents.handlers.upload_document import add_version, upload_document
-from runtime.auth import CSRF_HEADER, SESSION_COOKIE, CurrentUser, Principal, require_roles
+from runtime.auth import CSRF_HEADER, SESSION_COOKIE, CurrentUser, Principal, StaffRoute, require_roles
 from runtime.blobs import BlobNotFound
 from runtime.errors import ApiError, Unavailable
 from runtime.uploads import ReceivedForm, receive_multipart
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], route_class=StaffRoute)
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 REVALIDATE = "private, no-cache"

@@ -8,9 +8,9 @@ from fastapi.responses import Response
 from documents import model
 from documents.api.documents import REVALIDATE, deps_of
 from documents.handlers.render_congress_pdfs import render_congress_pdf
-from runtime.auth import CurrentUser
+from runtime.auth import CurrentUser, StaffRoute
 
-router = APIRouter(tags=["renders"])
+router = APIRouter(tags=["renders"], route_class=StaffRoute)
 
 FILE_NAMES = {"agenda": "Chương trình", "attendance": "Danh sách đại biểu", "minutes": "Biên bản (dự thảo)"}
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from runtime.auth import CurrentUser
+from runtime.auth import CurrentUser, StaffRoute
 
-router = APIRouter(tags=["whoami"])
+router = APIRouter(tags=["whoami"], route_class=StaffRoute)
 
 
 @router.get("/api/documents/me")

@@ -17,10 +17,10 @@ from markupsafe import Markup
 from archive_verify.__main__ import MESSAGES_VI
 from documents.api.documents import deps_of
 from documents.handlers import archive_records as use_cases
-from runtime.auth import CSRF_COOKIE, OptionalUser, Principal
+from runtime.auth import CSRF_COOKIE, OptionalUser, Principal, StaffRoute
 from runtime.errors import ApiError, Forbidden, Unauthorized
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffRoute)
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from runtime.auth import CurrentUser
+from runtime.auth import CurrentUser, StaffRoute
 from signing.api.deps import SigningDeps
 from signing.handlers import requests as use_cases
 
-router = APIRouter(prefix="/api/signing/requests", tags=["requests"])
+router = APIRouter(prefix="/api/signing/requests", tags=["requests"], route_class=StaffRoute)
 
 
 class SignerIn(BaseModel):

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from runtime import i18n
-from runtime.auth import CSRF_COOKIE, OptionalUser
+from runtime.auth import CSRF_COOKIE, OptionalUser, StaffRoute
 from runtime.errors import ApiError
 from signing.api.deps import Reports, SigningDeps
 from signing.api.verify import limit_uploads, read_upload
@@ -22,7 +22,7 @@ from signing.handlers import requests as use_cases
 from signing.handlers.verification import verify_bytes, verify_code
 from signing.stamp import local_time
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffRoute)
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
