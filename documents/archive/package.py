@@ -82,6 +82,7 @@ class _HashThread:
     def __init__(self, *algorithms: str, depth: int = 32) -> None:
         self.algorithms = algorithms
         self.digests: dict[str, dict[str, Any]] = {}
+        self._error: BaseException | None = None
         self._pending: queue.Queue[tuple[str, bytes] | threading.Event | None] = queue.Queue(depth)
         self._thread = threading.Thread(target=self._run, name="hash-" + "-".join(algorithms), daemon=True)
         self._thread.start()
@@ -91,14 +92,24 @@ class _HashThread:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
+            if self._error is not None:
+                continue  # keep draining: the feeding thread learns of it at its next call
             key, data = item
-            digests = self.digests.get(key)
-            if digests is None:
-                digests = self.digests[key] = {alg: hashlib.new(alg) for alg in self.algorithms}
-            for digest in digests.values():
-                digest.update(data)
+            try:
+                digests = self.digests.get(key)
+                if digests is None:
+                    digests = self.digests[key] = {alg: hashlib.new(alg) for alg in self.algorithms}
+                for digest in digests.values():
+                    digest.update(data)
+            except BaseException as exc:  # noqa: BLE001 - handed to the feeding thread
+                self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def feed(self, key: str, data: bytes) -> None:
+        self._raise_if_failed()
         self._pending.put((key, data))
 
     def caught_up(self) -> dict[str, dict[str, Any]]:
@@ -107,6 +118,7 @@ class _HashThread:
             done = threading.Event()
             self._pending.put(done)
             done.wait()
+        self._raise_if_failed()
         return self.digests
 
     def __enter__(self) -> _HashThread:
@@ -185,7 +197,7 @@ def build_package(target: Path, content: BagContent, record_id: str, created_at:
     # One pass over the payload: each chunk read is written into the zip (CRC; the zip's sha256
     # on a thread of its own) and handed to a hashing thread for the manifests, files taking
     # turns between two of them. Reading every file twice (hashing, then copying) cost more.
-    with contextlib.ExitStack() as threads, open(target, "wb") as fh:
+    with open(target, "wb") as fh, contextlib.ExitStack() as threads:
         payload_hashes = [threads.enter_context(_HashThread(*ALGORITHMS)) for _ in range(2)]
         sink = _HashingSink(fh, threads.enter_context(_HashThread("sha256")))
         with zipfile.ZipFile(sink, "w", allowZip64=True,  # type: ignore[arg-type]
