@@ -12,6 +12,7 @@ route match (about 1 us)."""
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 import uuid
@@ -23,7 +24,7 @@ from bench.harness import Figure, Load, median_of, wrk
 from runtime.db import utcnow
 from runtime.processes import REPO_ROOT, ServiceProcess
 
-ROUNDS = 3
+ROUNDS = 5  # a 3 s run varies by +-5% here: the median of five, interleaved
 DURATION = 3.0
 CONNECTIONS = 32
 THREADS = 1
@@ -66,6 +67,8 @@ def compare(base: str, token: str, suffix: str, label: str) -> list[Figure]:
         plain_runs.append(load("/plain" + suffix))
         auth_runs.append(load("/authenticated" + suffix, bearer))
         time.sleep(0.2)
+    print(f"{label}: rounds without / with the check (req/s): {[round(r.requests_per_s) for r in plain_runs]} / "
+          f"{[round(r.requests_per_s) for r in auth_runs]}", file=sys.stderr)
     plain = median_of(ROUNDS, iter(r.requests_per_s for r in plain_runs).__next__)
     authed = median_of(ROUNDS, iter(r.requests_per_s for r in auth_runs).__next__)
     errors = sum(r.errors for r in plain_runs + auth_runs)
