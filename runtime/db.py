@@ -125,8 +125,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    if not isinstance(dbapi_connection, sqlite_inline.InlineAdaptedConnection):
-        # Inline connections wait for locks asynchronously instead (runtime.sqlite_inline).
+    if isinstance(dbapi_connection, sqlite_inline.InlineAdaptedConnection):
+        # They wait for locks asynchronously, and leave checkpoints to Database's checkpointer
+        # thread: a checkpoint inside a commit would hold the event loop through its fsync.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+    else:
         cursor.execute(f"PRAGMA busy_timeout={int(sqlite_inline.BUSY_DEADLINE * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -149,9 +152,12 @@ class Database:
             for eng in (self.read_engine, self.write_engine, self.offload_engine):
                 event.listen(eng.sync_engine, "connect", _sqlite_pragmas)
             self._begin_immediate(self.write_engine)
+            path = self.write_engine.url.database
+            self._checkpointer = sqlite_inline.WalCheckpointer(path) if path and path != ":memory:" else None
         else:
             self.read_engine = create_async_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.write_engine = self.offload_engine = self.read_engine
+            self._checkpointer = None
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.offload_reader = async_sessionmaker(self.offload_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -197,6 +203,8 @@ class Database:
     async def dispose(self) -> None:
         for engine in {self.read_engine, self.write_engine, self.offload_engine}:
             await engine.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
 
 class UnitOfWork:

@@ -13,12 +13,16 @@ Two things a thread was good for are kept:
   statement outside a transaction; inside one, SQLite's answer stands, as it would have).
 - Long queries (full-text search over a large archive) can still run off the loop: a
   `Database` keeps an aiosqlite engine for those (`Database.session(offload=True)`).
+- Checkpoints (copying the WAL back into the database file, with an fsync) do not run inside
+  a commit on the loop: inline connections turn SQLite's automatic checkpoint off and a
+  `WalCheckpointer` thread runs a passive checkpoint every second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
@@ -189,5 +193,36 @@ class SQLiteDialect_inline(SQLiteDialect_aiosqlite):  # noqa: N801 - SQLAlchemy'
 
 
 dialect = SQLiteDialect_inline
+
+
+class WalCheckpointer:
+    """Passive WAL checkpoints of one database file, every `interval` seconds, on a thread.
+
+    A passive checkpoint never waits for readers or writers; what it cannot copy yet is copied
+    at a later round, and SQLite starts the WAL over once everything is copied."""
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    conn = conn or sqlite3.connect(self.path, timeout=0, isolation_level=None)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy, or the file is not there yet: the next round tries again
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 registry.register("sqlite.inline", __name__, "SQLiteDialect_inline")

@@ -107,3 +107,19 @@ async def test_reads_see_committed_writes_and_offloaded_reads_agree(tmp_path: Pa
         assert await offloaded.scalar(select(func.sum(counters.c.n))) == 5050
     assert db.offload_engine.url.drivername == "sqlite+aiosqlite"
     await db.dispose()
+
+
+async def test_checkpoints_run_off_the_event_loop_and_reach_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.sqlite3"
+    db, counters = _database(path)
+    await _create(db, counters.metadata)
+    before = path.stat().st_size
+    async with db.uow() as uow:  # ~2 MB of pages: inline connections never checkpoint in a commit
+        await uow.session.execute(insert(counters), [{"n": n} for n in range(1, 150_001)])
+    deadline = time.monotonic() + 10
+    while path.stat().st_size == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)  # the checkpointer thread copies it within a second or so
+    assert path.stat().st_size > before + 1_000_000  # with no checkpointer the file would not grow
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(counters)) == 150_000
+    await db.dispose()
