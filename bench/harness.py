@@ -151,8 +151,8 @@ def render(figures: Sequence[Figure], console: Console | None = None) -> None:
 def main(argv: Sequence[str] = ()) -> int:
     raise_open_files_limit()
     console = Console()
-    if not console.is_terminal:  # logs and CI: never truncate the table
-        console = Console(width=max(console.width, 120))
+    if not console.is_terminal:  # logs and notes: never truncate the table (it is ~180 columns wide)
+        console = Console(width=max(console.width, 240))
     modules = discover(argv)
     if not modules:
         console.print("no bench modules found")
