@@ -23,7 +23,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from runtime.processes import NatsServer  # noqa: E402
+from tests.support.preconditions import cannot_run  # noqa: E402
 from tests.support.system import (  # noqa: E402
+    PostgresDatabases,
     System,
     database_url,
     drop_test_databases,
@@ -45,6 +47,21 @@ def _databases_per_module() -> None:
     """On PostgreSQL, each test module's systems get databases of their own, as on SQLite
     where each system keeps its files in its own DATA_DIR."""
     new_database_generation()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresDatabases]:
+    """Databases of their own on 127.0.0.1:5432 for a module that runs on both engines
+    whatever TEST_DATABASE says (migrations, copies out of order); dropped at its end."""
+    databases = PostgresDatabases()
+    try:
+        databases._execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any reason PostgreSQL is unusable here
+        cannot_run(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+    try:
+        yield databases
+    finally:
+        databases.drop_all()
 
 
 @pytest.fixture(scope="session")

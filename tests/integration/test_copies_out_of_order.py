@@ -30,8 +30,6 @@ from runtime.db import Database, UnitOfWork
 from runtime.inbox import Delivery, current_delivery
 from runtime.migrations import upgrade
 from runtime.processes import REPO_ROOT
-from tests.support.preconditions import cannot_run
-from tests.support.system import PostgresDatabases
 
 T0 = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
 EXHAUSTIVE_UP_TO = 4  # events; longer scenarios are checked in SAMPLED_ORDERS orders
@@ -346,19 +344,6 @@ def service_handlers(name: str) -> dict[type[Event], Any]:
     # signing's user handlers also issue certificates (its CA): the copy itself is runtime/access.py
     from signing.db import access
     return access.handlers()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresDatabases]:
-    databases = PostgresDatabases()
-    try:
-        databases._execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any reason PostgreSQL is unusable here
-        cannot_run(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
-    try:
-        yield databases
-    finally:
-        databases.drop_all()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,8 +54,7 @@ from runtime.db import UTCDateTime, sync_url
 from runtime.migrations import alembic_config
 from runtime.processes import REPO_ROOT
 from runtime.settings import SERVICES
-from tests.support.preconditions import cannot_run
-from tests.support.system import PostgresDatabases, database_url, start_system
+from tests.support.system import database_url, start_system
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -346,19 +344,6 @@ def schema_differences(engine: Engine, metadata: MetaData) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- databases
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresDatabases]:
-    databases = PostgresDatabases()
-    try:
-        databases._execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any reason PostgreSQL is unusable here
-        cannot_run(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
-    try:
-        yield databases
-    finally:
-        databases.drop_all()
 
 
 @pytest.fixture
