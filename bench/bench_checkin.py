@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import Figure
+from bench.harness import Figure, percentile
 from tests.support.checkin_fixtures import all_delegates, code_of, roster_csv, secretary_of
 from tests.support.congress_fixtures import admin_client
 from tests.support.system import start_system
@@ -27,11 +27,6 @@ DELEGATES = 2_000
 CLIENTS = 20
 SECONDS = 60.0
 MAX_DASHBOARD_LAG = 1.0
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 async def follow_dashboard(url: str, token: str, target: int, seen: dict[str, float], ready: asyncio.Event) -> None:

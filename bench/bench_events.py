@@ -32,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import Figure
+from bench.harness import Figure, percentile
 from runtime.processes import REPO_ROOT, NatsServer
 
 THROUGHPUT_EVENTS = 20_000
@@ -235,11 +235,6 @@ def pipeline(tmp: Path, name: str, count: int, rate: float, per_tx: int, backlog
         return result
     finally:
         nats.stop()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def run() -> list[Figure]:

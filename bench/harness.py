@@ -47,6 +47,12 @@ def median_of(n: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(n))
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The `p`-th percentile of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
 def raise_open_files_limit() -> int:
     """Lift the soft open-files limit to the hard one (load tests hold many sockets)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

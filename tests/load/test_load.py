@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.harness import percentile
 from tests.support.checkin_fixtures import all_delegates, code_of, import_roster, roster_csv, secretary_of
 from tests.support.congress_fixtures import admin_client, approved_document
 from tests.support.system import System, start_system
@@ -34,11 +35,6 @@ def load_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         yield system
     finally:
         system.stop()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def summary(name: str, latencies: list[float], statuses: Counter, wall: float) -> str:
