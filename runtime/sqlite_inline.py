@@ -51,8 +51,7 @@ class _Connection:
     """The part of aiosqlite's Connection that SQLAlchemy's adapter uses, run inline."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._connection = conn  # SQLAlchemy's adapter checks it before commit/rollback
+        self._connection = conn  # the name SQLAlchemy's adapter checks before commit/rollback
 
     async def _retrying(self, fn: Callable[..., Any], *args: Any, retry_in_transaction: bool = False) -> Any:
         pause, deadline = _FIRST_PAUSE, None
@@ -60,7 +59,7 @@ class _Connection:
             try:
                 return fn(*args)
             except sqlite3.OperationalError as error:
-                if not _busy(error) or (self._conn.in_transaction and not retry_in_transaction):
+                if not _busy(error) or (self._connection.in_transaction and not retry_in_transaction):
                     raise
                 deadline = deadline or time.monotonic() + BUSY_DEADLINE
                 if time.monotonic() >= deadline:
@@ -69,26 +68,26 @@ class _Connection:
             pause = min(pause * 2, _LONGEST_PAUSE)
 
     def cursor(self) -> _Cursor:
-        return _Cursor(self, self._conn.cursor())
+        return _Cursor(self, self._connection.cursor())
 
     async def commit(self) -> None:
-        await self._retrying(self._conn.commit, retry_in_transaction=True)
+        await self._retrying(self._connection.commit, retry_in_transaction=True)
 
     async def rollback(self) -> None:
-        self._conn.rollback()
+        self._connection.rollback()
 
     async def close(self) -> None:
-        self._conn.close()
+        self._connection.close()
 
     def stop(self) -> None:
-        self._conn.close()
+        self._connection.close()
 
     async def create_function(self, *args: Any, **kw: Any) -> None:
-        self._conn.create_function(*args, **kw)
+        self._connection.create_function(*args, **kw)
 
     @property
     def isolation_level(self) -> str | None:
-        return self._conn.isolation_level
+        return self._connection.isolation_level
 
 
 class _Cursor:
@@ -158,15 +157,13 @@ class InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection._conn.isolation_level = value  # type: ignore[attr-defined]
+        self._connection._connection.isolation_level = value  # type: ignore[attr-defined]
 
     def _terminate_force_close(self) -> None:
         self._connection.stop()  # type: ignore[attr-defined]
 
 
 class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    has_stop = True
-
     def connect(self, *arg: Any, **kw: Any) -> InlineAdaptedConnection:
         return InlineAdaptedConnection(self, await_(connect(*arg, **kw)))
 
@@ -175,8 +172,7 @@ _DRIVER = SimpleNamespace(
     **{name: getattr(sqlite3, name) for name in (
         "DatabaseError", "Error", "IntegrityError", "NotSupportedError", "OperationalError", "ProgrammingError",
         "sqlite_version", "sqlite_version_info")},  # fmt: skip
-    Connection=SimpleNamespace(stop=None),
-    __version__="inline",
+    Connection=SimpleNamespace(stop=None),  # SQLAlchemy asks whether the driver can stop a connection
 )
 
 
