@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -204,14 +205,14 @@ def build_package(target: Path, content: BagContent, record_id: str, created_at:
                              compresslevel=DEFLATE_LEVEL) as archive:
             for name, data in tags.items():
                 archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-            blobs = [path for path in payload if path not in content.files]
+            turns = itertools.cycle(payload_hashes)
             for path in payload:
                 if path in content.files:
                     archive.writestr(path, content.files[path], compress_type=_method(path))
                     continue
                 member = zipfile.ZipInfo.from_file(content.blobs[path], path)
                 member.compress_type = _method(path)
-                hashing = payload_hashes[blobs.index(path) % len(payload_hashes)]
+                hashing = next(turns)
                 with open(content.blobs[path], "rb") as source, archive.open(member, "w") as dest:
                     hashing.feed(path, b"")  # an empty file has digests too
                     while chunk := source.read(CHUNK):
