@@ -154,8 +154,7 @@ async def produce(nats_url: str, db_path: Path, count: int, rate: float, per_tx:
         print(f"relay_started {time.time()}", flush=True)
         relay.start(js)
     while await relay.pending_count():
-        await asyncio.sleep(0.01)
-    print(f"relay_drained {time.time()}", flush=True)
+        await asyncio.sleep(0.05)
     await relay.stop()
     await nc.close()
     await db.dispose()
