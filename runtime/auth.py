@@ -74,17 +74,13 @@ class Principal:
 
 
 class _Verified:
-    """A token whose signature holds: its claims, what the per-call checks read, and the
-    principals built from it so far (one per transport: bearer or cookie)."""
+    """A token whose signature holds: its claims and the principals built from it so far (one
+    per transport: bearer or cookie)."""
 
-    __slots__ = ("claims", "expires", "session_id", "user_id", "issued_at", "principals")
+    __slots__ = ("claims", "principals")
 
     def __init__(self, claims: dict[str, Any]) -> None:
         self.claims = claims
-        self.expires = claims["exp"]
-        self.session_id = claims["sid"]
-        self.user_id = claims["sub"]
-        self.issued_at = claims["iat"]
         self.principals: dict[bool, Principal] = {}
 
 
@@ -155,13 +151,14 @@ class TokenVerifier:
             self._verified[token] = entry
             if len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
-        elif entry.expires + self.leeway < time.time():
+        claims = entry.claims
+        if claims["exp"] + self.leeway < time.time():
             del self._verified[token]
             raise Unauthorized("invalid_token", "Please log in.")
-        if entry.session_id in self.revoked_sessions:
+        if claims["sid"] in self.revoked_sessions:
             raise Unauthorized("session_ended", "Please log in.")
-        revoked_before = self.revoked_users.get(entry.user_id)
-        if revoked_before is not None and entry.issued_at <= revoked_before:
+        revoked_before = self.revoked_users.get(claims["sub"])
+        if revoked_before is not None and claims["iat"] <= revoked_before:
             raise Unauthorized("session_ended", "Please log in.")
         return entry
 
