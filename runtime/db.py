@@ -73,20 +73,26 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
+OUTBOX_UNSENT = text("sent_at IS NULL")
+
+
 def reliability_tables(metadata: MetaData) -> tuple[Table, Table]:
     """The outbox and inbox tables, defined in each service's own metadata (own database)."""
     outbox = Table(
         "outbox",
         metadata,
         Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_id", String(36), nullable=False),
         Column("subject", String(200), nullable=False),
         Column("headers", JSON, nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
         Column("sent_at", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
-        Index("ix_outbox_pending", "sent_at", "seq"),
+        # Only the rows still to publish: a row leaves the index as it is marked sent, and
+        # sent rows (most of the table) cost nothing to the relay's query. No index on
+        # event_id: nothing looks a row up by it, and JetStream deduplicates by it.
+        Index("ix_outbox_pending", "seq", sqlite_where=OUTBOX_UNSENT, postgresql_where=OUTBOX_UNSENT),
     )
     inbox = Table(
         "inbox",
@@ -214,12 +220,17 @@ class UnitOfWork:
         self.emitted: list[Event] = []
         self._staged: list[dict[str, Any]] = []
         self._later: dict[Table, list[dict[str, Any]]] = {}
+        self._correlation_id = ""
 
     async def emit(self, event_: Event) -> Event:
         """Stage an event in the outbox, in this transaction. Fills in the context it lacks."""
         updates: dict[str, Any] = {}
         if not event_.correlation_id:
-            updates["correlation_id"] = context.correlation_id.get() or context.new_correlation_id()
+            # Outside a request or a consumer, the events of one unit of work share an id:
+            # they come from the same change.
+            if not self._correlation_id:
+                self._correlation_id = context.correlation_id.get() or context.new_correlation_id()
+            updates["correlation_id"] = self._correlation_id
         if event_.causation_id is None and context.causation_id.get():
             updates["causation_id"] = context.causation_id.get()
         if event_.actor is None and context.actor.get():

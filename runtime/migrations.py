@@ -56,3 +56,28 @@ def run_migrations(alembic_context, target_metadata: MetaData) -> None:  # type:
                 connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
                 connection.commit()
     engine.dispose()
+
+
+def outbox_pending_only_index() -> None:
+    """Every service's outbox: the relay's index covers only unsent rows, and event_id is no
+    longer unique (nothing looks a row up by it; JetStream deduplicates by it). Both cut what
+    each emitted event and each row marked sent costs the producer."""
+    from alembic import op
+
+    from runtime.db import OUTBOX_UNSENT
+
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    with op.batch_alter_table("outbox") as batch_op:
+        batch_op.drop_constraint("uq_outbox_event_id", type_="unique")
+    op.create_index("ix_outbox_pending", "outbox", ["seq"], unique=False,
+                    sqlite_where=OUTBOX_UNSENT, postgresql_where=OUTBOX_UNSENT)
+
+
+def outbox_full_indexes() -> None:
+    """Undoes `outbox_pending_only_index`."""
+    from alembic import op
+
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    with op.batch_alter_table("outbox") as batch_op:
+        batch_op.create_unique_constraint("uq_outbox_event_id", ["event_id"])
+    op.create_index("ix_outbox_pending", "outbox", ["sent_at", "seq"], unique=False)
