@@ -129,7 +129,7 @@ async def produce(nats_url: str, db_path: Path, count: int, rate: float, per_tx:
     await ensure_jetstream(js, 1)
     relay = OutboxRelay(db, "bench-producer")
     if not backlog:
-        relay.start(js)
+        relay.start(nc)
     congress_id = uuid.uuid4()
     insert_checkin = checkins.insert()  # one statement, parameters per call: compiled once
     interval = per_tx / rate if rate else 0.0
@@ -152,7 +152,7 @@ async def produce(nats_url: str, db_path: Path, count: int, rate: float, per_tx:
             await asyncio.sleep(0)  # let the relay run between commits, as between requests
     if backlog:
         print(f"relay_started {time.time()}", flush=True)
-        relay.start(js)
+        relay.start(nc)
     while await relay.pending_count():
         await asyncio.sleep(0.05)
     await relay.stop()

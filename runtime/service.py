@@ -150,7 +150,7 @@ class ServiceRuntime:
             except Exception as exc:  # noqa: BLE001 - JetStream not ready yet (cluster electing)
                 log.warning("nats.setup_failed", error=str(exc) or type(exc).__name__)
                 await asyncio.sleep(1)
-        self.relay.start(self._js)
+        self.relay.start(self.nc)
         for hook in self.on_nats_ready:
             await hook(self)
         self.nats_started.set()
