@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from zlib_ng import zlib_ng
+
 from archive_verify.package import (
     ALGORITHMS,
     CHAIN_HEAD_FILE,
@@ -176,6 +178,11 @@ class BuiltPackage:
     only the bytes the seal adds (see `add_seal`)."""
     prefix_size: int = 0
 
+
+# zipfile computes each member's CRC-32 with zlib's crc32, looked up as a global of its module:
+# ~15 ms of every 100 MB sealed, on the thread that copies the payload. zlib-ng computes the
+# same value about 8x faster; every zip this process reads or writes gets the same CRCs.
+zipfile.crc32 = zlib_ng.crc32
 
 DEFLATE_LEVEL = 1
 """For the record's own files (JSON, the event log): the event log is mostly hashes, which do not
