@@ -15,11 +15,13 @@ import contextlib
 import hashlib
 import itertools
 import json
+import mmap
 import os
 import queue
 import shutil
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -146,7 +148,8 @@ class _HashingSink:
 
     def write(self, data: bytes) -> int:
         if data:
-            data = bytes(data)  # zipfile may hand a memoryview over a buffer it reuses
+            if not (isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap)):
+                data = bytes(data)  # a memoryview over a buffer its owner may reuse: keep a copy
             self.fh.write(data)
             self.hasher.feed("zip", data)
             self.position += len(data)
@@ -193,6 +196,19 @@ def _method(name: str) -> int:
     return zipfile.ZIP_STORED if name.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
 
 
+def _chunks(path: Path) -> Iterator[memoryview]:
+    """The file in CHUNK-sized views of a read-only mapping: no copy into the process (reading
+    it copied 100 MB a seal, 20 ms of the copying thread). The mapping is unmapped when the
+    last view of it (in a hashing thread's queue) is gone."""
+    with open(path, "rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        if not size:
+            return
+        view = memoryview(mmap.mmap(source.fileno(), size, prot=mmap.PROT_READ))
+    for start in range(0, size, CHUNK):
+        yield view[start : start + CHUNK]
+
+
 def build_package(target: Path, content: BagContent, record_id: str, created_at: datetime) -> BuiltPackage:
     """Write the bag as the zip `target` and return it with its seal manifest."""
     payload = sorted({*content.files, *content.blobs})
@@ -220,9 +236,9 @@ def build_package(target: Path, content: BagContent, record_id: str, created_at:
                 member = zipfile.ZipInfo.from_file(content.blobs[path], path)
                 member.compress_type = _method(path)
                 hashing = next(turns)
-                with open(content.blobs[path], "rb") as source, archive.open(member, "w") as dest:
+                with archive.open(member, "w") as dest:
                     hashing.feed(path, b"")  # an empty file has digests too
-                    while chunk := source.read(CHUNK):
+                    for chunk in _chunks(content.blobs[path]):
                         dest.write(chunk)
                         hashing.feed(path, chunk)
             blob_digests = {path: found for h in payload_hashes for path, found in h.caught_up().items()}

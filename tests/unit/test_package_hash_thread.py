@@ -29,3 +29,34 @@ def test_a_failure_on_the_hashing_thread_is_raised_to_the_feeding_thread() -> No
             thread.caught_up()
         with pytest.raises(TypeError):
             thread.feed("zip", b"next piece")
+
+
+def test_blobs_of_every_size_go_into_the_zip_and_the_manifests_byte_exact(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Blobs are copied from read-only mappings in CHUNK-sized views: an empty one, one that ends
+    exactly on a chunk and one that does not all arrive whole, with the digests of their bytes."""
+    import os
+    import zipfile
+
+    from archive_verify import verify_package
+    from documents.archive.package import CHUNK, BagContent
+    from tests.support.archive import make_ca, sealed_package
+
+    blobs = {"data/documents/empty.pdf": b"", "data/documents/two-chunks.pdf": os.urandom(2 * CHUNK),
+             "data/documents/odd.pdf": os.urandom(CHUNK + 12_345)}
+    content = BagContent()
+    for path, data in blobs.items():
+        (tmp_path / path.rsplit("/", 1)[1]).write_bytes(data)
+        content.blobs[path] = tmp_path / path.rsplit("/", 1)[1]
+    content.files["data/events.jsonl"] = b""
+    content.chain_head = "0" * 64
+    ca = make_ca()
+    (tmp_path / "out").mkdir()
+    package = sealed_package(tmp_path / "out", ca, content)
+    with zipfile.ZipFile(package) as archive:
+        assert archive.testzip() is None  # every member's CRC-32 checks out
+        manifest = archive.read("manifest-sha512.txt").decode()
+        for path, data in blobs.items():
+            assert archive.read(path) == data
+            assert f"{hashlib.sha512(data).hexdigest()}  {path}" in manifest
+    report = verify_package(package, ca.pem)
+    assert report.intact, report.problems
