@@ -218,9 +218,9 @@ def build_package(target: Path, content: BagContent, record_id: str, created_at:
     info["Payload-Oxum"] = f"{sum(sizes.values())}.{len(payload)}"
     tags: dict[str, bytes] = {"bagit.txt": BAGIT_TXT.encode(), "bag-info.txt": _bag_info_text(info).encode()}
     target.parent.mkdir(parents=True, exist_ok=True)
-    # One pass over the payload: each chunk read is written into the zip (CRC; the zip's sha256
-    # on a thread of its own) and handed to a hashing thread for the manifests, files taking
-    # turns between two of them. Reading every file twice (hashing, then copying) cost more.
+    # One pass over the payload: each chunk is written into the zip (CRC; the zip's sha256 on a
+    # thread of its own) and handed to a hashing thread for the manifests, files (the record's
+    # JSON too) taking turns between two of them. Reading every file twice cost more.
     with open(target, "wb") as fh, contextlib.ExitStack() as threads:
         payload_hashes = [threads.enter_context(_HashThread(*ALGORITHMS)) for _ in range(2)]
         sink = _HashingSink(fh, threads.enter_context(_HashThread("sha256")))
@@ -230,20 +230,20 @@ def build_package(target: Path, content: BagContent, record_id: str, created_at:
                 archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
             turns = itertools.cycle(payload_hashes)
             for path in payload:
+                hashing = next(turns)
                 if path in content.files:
+                    hashing.feed(path, content.files[path])
                     archive.writestr(path, content.files[path], compress_type=_method(path))
                     continue
                 member = zipfile.ZipInfo.from_file(content.blobs[path], path)
                 member.compress_type = _method(path)
-                hashing = next(turns)
                 with archive.open(member, "w") as dest:
                     hashing.feed(path, b"")  # an empty file has digests too
                     for chunk in _chunks(content.blobs[path]):
                         dest.write(chunk)
                         hashing.feed(path, chunk)
-            blob_digests = {path: found for h in payload_hashes for path, found in h.caught_up().items()}
-            digests = {p: ({alg: blob_digests[p][alg].hexdigest() for alg in ALGORITHMS} if p not in content.files
-                           else _hash_bytes(content.files[p])) for p in payload}
+            found = {path: hashed for h in payload_hashes for path, hashed in h.caught_up().items()}
+            digests = {p: {alg: found[p][alg].hexdigest() for alg in ALGORITHMS} for p in payload}
             for alg in ALGORITHMS:
                 tags[f"manifest-{alg}.txt"] = _manifest_lines(digests, alg).encode()
             tags[CHAIN_HEAD_FILE] = f"{content.chain_head} {content.chain_length}\n".encode()
