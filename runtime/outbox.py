@@ -21,7 +21,7 @@ from nats.aio.subscription import Subscription
 from nats.js import api
 from nats.js.client import NO_RESPONDERS_STATUS
 from nats.js.errors import APIError, NoStreamResponseError
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from runtime import metrics
 from runtime.db import Database, utcnow
@@ -100,6 +100,20 @@ class OutboxRelay:
         self._publisher: AckedPublisher | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Built once: building a statement costs more than running it from SQLAlchemy's cache.
+        outbox = db.outbox
+        self._pending = (
+            select(outbox.c.seq, outbox.c.subject, outbox.c.headers, outbox.c.payload)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(batch_size)
+        )
+        self._oldest = select(outbox.c.created_at).where(outbox.c.seq == bindparam("seq"))
+        self._mark_sent = (
+            update(outbox)
+            .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+            .values(sent_at=bindparam("now"), attempts=outbox.c.attempts + 1)
+        )
         db.on_commit(self.wake)
 
     def wake(self) -> None:
@@ -152,17 +166,9 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in commit order; returns how many were published."""
         assert self._publisher is not None
-        outbox = self.db.outbox
         async with self.db.session() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.seq, outbox.c.subject, outbox.c.headers, outbox.c.payload)
-                    .where(outbox.c.sent_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
-            oldest = await session.scalar(select(outbox.c.created_at).where(outbox.c.seq == rows[0].seq)) if rows else None
+            rows = (await session.execute(self._pending)).all()
+            oldest = await session.scalar(self._oldest, {"seq": rows[0].seq}) if rows else None
         await self._update_backlog_metrics(rows, oldest)
         if not rows:
             return 0
@@ -184,11 +190,7 @@ class OutboxRelay:
             if sent:
                 fault_point("outbox.after_publish")
                 async with self.db.writer() as session, session.begin():
-                    await session.execute(
-                        update(outbox)
-                        .where(outbox.c.seq.in_(sent))
-                        .values(sent_at=utcnow(), attempts=outbox.c.attempts + 1)
-                    )
+                    await session.execute(self._mark_sent, {"seqs": sent, "now": utcnow()})
         return len(sent)
 
     async def _acks(self, futures: list[asyncio.Future[None]]) -> list[object]:
