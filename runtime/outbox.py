@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from nats.aio.client import Client as NATS
@@ -21,7 +21,7 @@ from nats.aio.subscription import Subscription
 from nats.js import api
 from nats.js.client import NO_RESPONDERS_STATUS
 from nats.js.errors import APIError, NoStreamResponseError
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from runtime import metrics
 from runtime.db import Database, utcnow
@@ -30,6 +30,8 @@ from runtime.faults import fault_point
 log = structlog.get_logger()
 
 PUBLISH_ACK_TIMEOUT = 10.0
+PURGE_EVERY = 3600.0  # seconds between deletions of old sent rows (and once at start)
+PURGE_BATCH = 1000  # rows looked at per deleting transaction
 
 
 class AckedPublisher:
@@ -91,9 +93,12 @@ class AckedPublisher:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, service: str, batch_size: int = 500, in_flight: int = 100) -> None:
+    def __init__(self, db: Database, service: str, batch_size: int = 500, in_flight: int = 100,
+                 keep_sent: timedelta | None = None) -> None:
         self.db = db
         self.service = service
+        self.keep_sent = keep_sent
+        self._next_purge = 0.0
         self.batch_size = batch_size
         self.in_flight = in_flight
         self._wake = asyncio.Event()
@@ -157,6 +162,13 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
+            if self.keep_sent is not None and time.monotonic() >= self._next_purge:
+                self._next_purge = time.monotonic() + PURGE_EVERY
+                try:
+                    await self.purge_sent(self.keep_sent)
+                except Exception as exc:  # noqa: BLE001 - housekeeping: try again next time
+                    log.warning("outbox.purge_failed", error=str(exc) or type(exc).__name__)
+                continue  # events committed meanwhile go first
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -192,6 +204,37 @@ class OutboxRelay:
                 async with self.db.writer() as session, session.begin():
                     await session.execute(self._mark_sent, {"seqs": sent, "now": utcnow()})
         return len(sent)
+
+    async def purge_sent(self, keep: timedelta) -> int:
+        """Deletes the rows published and created more than `keep` ago; returns how many.
+
+        Walks the table from its oldest row in short transactions (rows are created in seq
+        order, so it stops at the first row younger than `keep`) and never touches a row still
+        to publish, however old."""
+        outbox = self.db.outbox
+        cutoff = utcnow() - keep
+        removed, after = 0, 0
+        while True:
+            async with self.db.writer() as session, session.begin():
+                rows = (
+                    await session.execute(
+                        select(outbox.c.seq, outbox.c.created_at, outbox.c.sent_at)
+                        .where(outbox.c.seq > after)
+                        .order_by(outbox.c.seq)
+                        .limit(PURGE_BATCH)
+                    )
+                ).all()
+                old = [row.seq for row in rows if row.created_at < cutoff and row.sent_at is not None]
+                if old:
+                    await session.execute(delete(outbox).where(outbox.c.seq.in_(old)))
+            removed += len(old)
+            if len(rows) < PURGE_BATCH or rows[-1].created_at >= cutoff:
+                break
+            after = rows[-1].seq
+            await asyncio.sleep(0)  # one batch at a time: the service's own writes interleave
+        if removed:
+            log.info("outbox.purged", rows=removed, kept_days=keep.total_seconds() / 86400)
+        return removed
 
     async def _acks(self, futures: list[asyncio.Future[None]]) -> list[object]:
         # A publish whose ack never comes (a leader election ate it) must not hang the relay:

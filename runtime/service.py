@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -103,7 +104,7 @@ class ServiceRuntime:
             creds=self.settings.nats_creds,
             inbox_prefix=self.settings.resolved_nats_inbox_prefix(),
         )
-        self.relay = OutboxRelay(self.db, self.name)
+        self.relay = OutboxRelay(self.db, self.name, keep_sent=timedelta(days=self.settings.outbox_keep_days))
         self.consumers = [
             InboxConsumer(
                 self.name, self.db, sub, max_deliveries=self.settings.max_deliveries,

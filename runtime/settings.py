@@ -55,6 +55,9 @@ class CommonSettings(BaseSettings):
     max_deliveries: int = 5
     consumer_ack_wait: float = 30.0
     """Seconds before JetStream redelivers a message a consumer neither acked nor nakked (it crashed)."""
+    outbox_keep_days: float = 7.0
+    """Days an event stays in its service's outbox after it was published; then it is deleted
+    (JetStream keeps it: replays read the streams, never the outbox)."""
     admin_username: str = "admin"
     admin_password: str = ""
 
