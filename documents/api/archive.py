@@ -58,7 +58,8 @@ def _download(request: Request, path: Any, sha256: str, media_type: str, file_na
     return FileResponse(path, media_type=media_type, headers=headers, stat_result=os.stat(path))
 
 
-@router.api_route("/records/{congress_id}/package", methods=["GET", "HEAD"])
+@router.get("/records/{congress_id}/package")
+@router.head("/records/{congress_id}/package", include_in_schema=False)  # the same, without the bytes
 async def package(request: Request, congress_id: str, user: Archivist) -> Response:
     """The sealed package (zip), with ETag, Range and 304 like document downloads."""
     deps = deps_of(request)

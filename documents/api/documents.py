@@ -131,7 +131,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-@router.api_route("/api/documents/{document_id}/file", methods=["GET", "HEAD"])
+@router.get("/api/documents/{document_id}/file")
+@router.head("/api/documents/{document_id}/file", include_in_schema=False)  # the same, without the bytes
 async def download(request: Request, document_id: str, user: CurrentUser,
                    version: int | None = Query(None, ge=1)) -> Response:
     """The bytes of a version (the latest approved one when no version is given)."""
