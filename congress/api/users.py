@@ -67,6 +67,11 @@ async def deactivate_user(user_id: str, admin: AdminUser, request: Request, runt
     return await accounts.deactivate_user(runtime, user_id, admin, audit_for(request, admin))
 
 
+@router.post("/{user_id}/reactivate")
+async def reactivate_user(user_id: str, admin: AdminUser, request: Request, runtime: Runtime) -> dict[str, Any]:
+    return await accounts.reactivate_user(runtime.db, user_id, admin, audit_for(request, admin))
+
+
 @router.post("/{user_id}/reset-password")
 async def reset_password(user_id: str, body: PasswordIn, admin: AdminUser, request: Request,
                          runtime: Runtime) -> dict[str, Any]:

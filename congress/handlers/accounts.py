@@ -153,11 +153,31 @@ async def update_user(db: Database, user_id: str, changes: UserChanges, actor: P
         changed["updated_at"] = utcnow()
         await uow.session.execute(users.update().where(users.c.id == user_id).values(**changed))
         row = {**current, **changed}
-        await uow.emit(events.UserUpdated(user_id=uuid.UUID(user_id), username=row["username"],
-                                          full_name=row["full_name"], roles=row["roles"], active=row["active"],
-                                          organisation=row["organisation"], actor=actor.id))
+        await uow.emit(_updated_event(row, actor))
         await audit(uow, "user.updated", target=f"user:{user_id}", username=row["username"],
                     fields=",".join(sorted(k for k in changed if k != "updated_at")))
+    return user_json(row)
+
+
+def _updated_event(row: dict[str, Any], actor: Principal) -> events.UserUpdated:
+    return events.UserUpdated(user_id=uuid.UUID(row["id"]), username=row["username"], full_name=row["full_name"],
+                              roles=row["roles"], active=row["active"], organisation=row["organisation"],
+                              actor=actor.id)
+
+
+async def reactivate_user(db: Database, user_id: str, actor: Principal, audit: Audit) -> dict[str, Any]:
+    """Gives a deactivated account its access back: the user logs in again (the sessions and
+    tokens the deactivation ended stay ended). Idempotent: an active account is answered as it
+    is, with no event."""
+    async with db.uow() as uow:
+        current = await find_user(uow.session, user_id)
+        if current["active"]:
+            return user_json(current)
+        now = utcnow()
+        await uow.session.execute(users.update().where(users.c.id == user_id).values(active=True, updated_at=now))
+        row = {**current, "active": True, "updated_at": now}
+        await uow.emit(_updated_event(row, actor))  # the other services' copies take it back too
+        await audit(uow, "user.reactivated", target=f"user:{user_id}", username=row["username"])
     return user_json(row)
 
 

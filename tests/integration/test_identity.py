@@ -114,6 +114,28 @@ def test_a_deactivated_users_token_is_refused_everywhere_within_a_second(system:
     assert within(1.0, lambda: statuses(system, token) == {"congress": 401, "documents": 401, "signing": 401})
 
 
+def test_a_reactivated_user_logs_in_again_and_is_let_in_everywhere_but_old_tokens_stay_refused(
+        system: System) -> None:
+    user_id, old_token = user_token(system)
+    users = f"{system.service_url('congress')}/api/users/{user_id}"
+    assert httpx.post(f"{users}/deactivate", headers=admin_headers(system)).json()["active"] is False
+    username = httpx.get(users, headers=admin_headers(system)).json()["username"]
+    refused = login(system, username, PASSWORD)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "wrong_credentials"
+
+    for _ in range(2):  # a second call changes nothing
+        r = httpx.post(f"{users}/reactivate", headers=admin_headers(system))
+        assert r.status_code == 200 and r.json()["active"] is True
+    r = login(system, username, PASSWORD)
+    assert r.status_code == 200, r.text
+    new_token = r.json()["access_token"]
+    assert within(2.0, lambda: statuses(system, new_token) == {"congress": 200, "documents": 200, "signing": 200})
+    assert statuses(system, old_token) == {"congress": 401, "documents": 401, "signing": 401}
+    audit = httpx.get(f"{system.service_url('congress')}/api/audit", params={"action": "user.reactivated"},
+                      headers=admin_headers(system)).json()["items"]
+    assert [a["target"] for a in audit].count(f"user:{user_id}") == 1
+
+
 def test_a_logged_out_sessions_token_is_refused_everywhere_within_a_second(system: System) -> None:
     _, token = user_token(system)
     _, other_token = user_token(system)

@@ -67,6 +67,7 @@ ROWS: list[Row] = [
     Row("congress", "PATCH", "/api/users/{user_id}", 401, 403, 403, 200, params={"user_id": "new_user"},
         body={"full_name": "Lê Thị Hoa"}),
     Row("congress", "POST", "/api/users/{user_id}/deactivate", 401, 403, 403, 200, params={"user_id": "new_user"}),
+    Row("congress", "POST", "/api/users/{user_id}/reactivate", 401, 403, 403, 200, params={"user_id": "new_user"}),
     Row("congress", "POST", "/api/users/{user_id}/reset-password", 401, 403, 403, 200,
         params={"user_id": "new_user"}, body={"password": "reset-password-3"}),
     Row("congress", "GET", "/api/audit", 401, 403, 403, 200),
