@@ -14,6 +14,7 @@ from congress.config import Settings
 from congress.db import make_database
 from congress.handlers.accounts import ensure_first_admin
 from congress.handlers.keys import ensure_signing_key, publish_keys
+from congress.handlers.revocations import RevocationSweeper
 from congress.subscribers import SUBSCRIPTIONS
 from congress.tokens import Signer
 from contracts.streams import SHARED_KV_BUCKET
@@ -34,6 +35,17 @@ async def announce_keys(runtime: ServiceRuntime) -> None:
     await publish_keys(runtime.db, await runtime.js.key_value(SHARED_KV_BUCKET), runtime.auth)
 
 
+async def sweep_revocations(runtime: ServiceRuntime) -> None:
+    """Revocations that can refuse nothing any more leave KV (congress/handlers/revocations.py)."""
+    sweeper = runtime.extras["revocation_sweeper"] = RevocationSweeper(await runtime.js.key_value(SHARED_KV_BUCKET))
+    sweeper.start()
+
+
+async def stop_sweeping(runtime: ServiceRuntime) -> None:
+    if (sweeper := runtime.extras.get("revocation_sweeper")) is not None:
+        await sweeper.stop()
+
+
 def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
     """The one place that wires the congress service's real parts together."""
     settings = settings or Settings()
@@ -45,7 +57,8 @@ def bootstrap(settings: Settings | None = None) -> ServiceRuntime:
         publishes=contracts.congress,
         migrations=HERE / "migrations",
         on_db_ready=[prepare_identity],
-        on_nats_ready=[announce_keys],
+        on_nats_ready=[announce_keys, sweep_revocations],
+        on_stop=[stop_sweeping],
         extras={"signer": Signer(settings.secret_key)},
     )
     publishing.install(runtime)

@@ -25,7 +25,7 @@ What a service may do (with nats-py's subjects; `<S>` is its name, `<STREAM>` an
   reads, live updates; they deliver to its own inbox only;
 - read the KV buckets and the Object Store (direct get, message get); write rate-limit
   counters; write `shared` KV keys, except `auth.>` (token keys and revocations: congress
-  alone); write blobs (and purge the chunks a failed or repeated put leaves, which is what
+  alone, which also purges the bucket's delete markers of revocations it swept); write blobs (and purge the chunks a failed or repeated put leaves, which is what
   nats-py's Object Store does) only when it is a blob writer;
 - receive replies and deliveries only on its own inbox prefix `_INBOX_<S>.>` (the services
   connect with it: NATS_INBOX_PREFIX, default `_INBOX_<service>`).
@@ -110,6 +110,8 @@ def publish_allow(service: str) -> list[str]:
     allow += [f"$KV.{RATE_LIMIT_KV_BUCKET}.>", f"$KV.{SHARED_KV_BUCKET}.>"]
     if service in BLOB_WRITERS:
         allow += [f"$O.{BLOB_BUCKET}.>", f"{api}.STREAM.PURGE.{BLOB_STREAM}"]
+    if service in AUTH_KV_WRITERS:
+        allow += [f"{api}.STREAM.PURGE.KV_{SHARED_KV_BUCKET}"]
     return allow
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from congress.handlers.revocations import revocations, sweep
 from contracts.streams import BLOB_BUCKET, SERVICE_STREAMS, SHARED_KV_BUCKET
 from deploy.nats import permissions
+from runtime.auth import REVOKED_PREFIX
 from runtime.broker import ensure_jetstream
 from runtime.processes import REPO_ROOT, NatsServer, ServiceProcess, wait_http_ok
 from runtime.settings import SERVICES
@@ -174,6 +177,25 @@ async def test_only_congress_writes_token_keys(secured_nats: SecuredNats, jetstr
         kv = await nc.jetstream(timeout=5).key_value(SHARED_KV_BUCKET)
         revision = await kv.put(key, b'{"keys": []}')
         assert (await kv.get(key)).revision == revision
+
+
+async def test_congress_sweeps_old_revocations_with_its_own_user(secured_nats: SecuredNats, jetstream_ready: None) -> None:
+    """The revocation sweeper (congress/handlers/revocations.py) deletes keys and purges their
+    delete markers: congress may, another service may not purge the bucket."""
+    key = f"{REVOKED_PREFIX}sid.{uuid.uuid4()}"
+    errors: list[Exception] = []
+    async with connect_as(secured_nats, "congress", errors) as nc:
+        kv = await nc.jetstream(timeout=5).key_value(SHARED_KV_BUCKET)
+        await kv.put(key, b"1")
+        assert await sweep(kv, time.time() + 10 * 24 * 3600) >= 1
+        await kv.purge_deletes(olderthan=-1)
+        assert key not in [entry.key for entry in await revocations(kv)]
+    assert errors == []
+    async with connect_as(secured_nats, "documents", errors) as nc:
+        with pytest.raises(NatsTimeoutError):
+            await nc.jetstream(timeout=1.5).purge_stream(f"KV_{SHARED_KV_BUCKET}")
+        await asyncio.sleep(0.2)
+    assert permission_errors(errors, f"$JS.API.STREAM.PURGE.KV_{SHARED_KV_BUCKET}"), errors
 
 
 async def test_wrong_password_is_refused(secured_nats: SecuredNats) -> None:
