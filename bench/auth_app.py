@@ -18,6 +18,7 @@ from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from runtime.auth import CurrentUser, StaffRoute, TokenVerifier
 from runtime.db import Database, reliability_tables
+from runtime.service import NO_OPENTELEMETRY
 
 verifier = TokenVerifier()
 verifier.set_keys(json.loads(os.environ["BENCH_AUTH_KEYS"]))
@@ -36,7 +37,7 @@ async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
     await database.dispose()
 
 
-app = FastAPI(lifespan=lifespan)
+app = FastAPI(lifespan=lifespan, telemetry=NO_OPENTELEMETRY)  # as the services
 app.router.route_class = StaffRoute  # as the services' routers: CurrentUser resolved without Depends
 app.state.runtime = SimpleNamespace(extras={"auth": verifier})
 

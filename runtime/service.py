@@ -43,6 +43,11 @@ from runtime.settings import ServiceSettings
 
 log = structlog.get_logger()
 
+NO_OPENTELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's native OpenTelemetry is off: the services export Prometheus metrics and JSON logs,
+and with it on FastAPI asks on every request whether a provider has been configured since
+(~4 us of a 30 us request, in-process)."""
+
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 NATS_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -256,7 +261,7 @@ def create_app(runtime: ServiceRuntime, routers: list[Any], title: str, version:
             await runtime.stop()
             log.info("service.stopped")
 
-    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app = FastAPI(title=title, version=version, lifespan=lifespan, telemetry=NO_OPENTELEMETRY)
     app.state.runtime = runtime
 
     @app.get("/healthz", include_in_schema=False)
