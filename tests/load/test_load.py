@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
 
@@ -55,16 +56,20 @@ async def paced(requests: list, rate_per_second: float, concurrency: int, base_u
     latencies: list[float] = []
     statuses: Counter = Counter()
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as http:
+    # aiohttp, not httpx: httpx's pool with 1,000 connections made the client the bottleneck
+    # (the same 1,000 scans: 18 s and p50 12 s with httpx, 0.5 s and p99 0.3 s with aiohttp).
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(base_url, headers=headers, connector=connector, timeout=timeout) as http:
         async def one(index: int, method: str, path: str, body: object) -> None:
             await asyncio.sleep(index / rate_per_second)
             async with gate:
                 started = time.perf_counter()
                 try:
-                    answer = await http.request(method, path, json=body)
-                    statuses[answer.status_code] += 1
-                except httpx.HTTPError as exc:
+                    async with http.request(method, path, json=body) as answer:
+                        await answer.read()
+                        statuses[answer.status] += 1
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     statuses[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - started)
 
@@ -123,14 +128,25 @@ def test_1000_concurrent_scans_of_one_code_while_publishing(load_system: System)
         for document in others:
             published.append((await asyncio.to_thread(publish, document.document_id))["token"])
 
-    async def both() -> tuple[list[float], Counter, float]:
-        result, _ = await asyncio.gather(scans(), meanwhile_publish())
-        return result
+    async def both() -> tuple[list[float], Counter, float, int]:
+        # Waves of 1,000 concurrent scans, one after another for as long as the publishing lasts
+        # (a wave takes well under a second, the publishing several).
+        publishing = asyncio.create_task(meanwhile_publish())
+        latencies: list[float] = []
+        statuses: Counter = Counter()
+        started, waves = time.perf_counter(), 0
+        while waves == 0 or not publishing.done():
+            wave_latencies, wave_statuses, _ = await scans()
+            latencies += wave_latencies
+            statuses += wave_statuses
+            waves += 1
+        await publishing
+        return latencies, statuses, time.perf_counter() - started, waves
 
-    latencies, statuses, wall = asyncio.run(both())
-    print("\n" + summary("1,000 concurrent scans", latencies, statuses, wall)
+    latencies, statuses, wall, waves = asyncio.run(both())
+    print("\n" + summary(f"1,000 concurrent scans x {waves} waves", latencies, statuses, wall)
           + f"; published meanwhile: {len(published)}")
-    assert statuses == Counter({200: 1000}), statuses
+    assert statuses == Counter({200: 1000 * waves}), statuses
     assert len(published) == len(others)
     for other in published:
         assert httpx.get(f"{load_system.url}/q/{other}", timeout=30).status_code == 200
