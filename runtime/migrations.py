@@ -9,11 +9,11 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from alembic import command
+from alembic import command, op
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool, text
 
-from runtime.db import sync_url
+from runtime.db import OUTBOX_UNSENT, sync_url
 
 
 def alembic_config(migrations: Path, url: str) -> Config:
@@ -62,10 +62,6 @@ def outbox_pending_only_index() -> None:
     """Every service's outbox: the relay's index covers only unsent rows, and event_id is no
     longer unique (nothing looks a row up by it; JetStream deduplicates by it). Both cut what
     each emitted event and each row marked sent costs the producer."""
-    from alembic import op
-
-    from runtime.db import OUTBOX_UNSENT
-
     op.drop_index("ix_outbox_pending", table_name="outbox")
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.drop_constraint("uq_outbox_event_id", type_="unique")
@@ -75,8 +71,6 @@ def outbox_pending_only_index() -> None:
 
 def outbox_full_indexes() -> None:
     """Undoes `outbox_pending_only_index`."""
-    from alembic import op
-
     op.drop_index("ix_outbox_pending", table_name="outbox")
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.create_unique_constraint("uq_outbox_event_id", ["event_id"])

@@ -47,6 +47,10 @@ class AckedPublisher:
         self._sent = 0
         self._waiting: dict[str, asyncio.Future[None]] = {}
 
+    @property
+    def started(self) -> bool:
+        return self._subscription is not None
+
     async def start(self) -> None:
         self._prefix = self._nc.new_inbox() + "."
         self._subscription = await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
@@ -144,15 +148,8 @@ class OutboxRelay:
         backoff = 0.1
         while not self._stopping:
             try:
-                await self._publisher.start()
-                break
-            except Exception as exc:  # noqa: BLE001 - NATS down: retry with backoff
-                log.warning("outbox.start_failed", error=str(exc) or type(exc).__name__, retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-        backoff = 0.1
-        while not self._stopping:
-            try:
+                if not self._publisher.started:
+                    await self._publisher.start()
                 published = await self.publish_pending()
                 backoff = 0.1
                 if published:
