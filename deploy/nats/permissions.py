@@ -25,8 +25,9 @@ What a service may do (with nats-py's subjects; `<S>` is its name, `<STREAM>` an
   reads, live updates; they deliver to its own inbox only;
 - read the KV buckets and the Object Store (direct get, message get); write rate-limit
   counters; write `shared` KV keys, except `auth.>` (token keys and revocations: congress
-  alone, which also purges the bucket's delete markers of revocations it swept); write blobs (and purge the chunks a failed or repeated put leaves, which is what
-  nats-py's Object Store does) only when it is a blob writer;
+  alone, which also purges the delete markers of the revocations it swept); write blobs (and
+  purge the chunks a failed or repeated put leaves, which is what nats-py's Object Store does)
+  only when it is a blob writer;
 - receive replies and deliveries only on its own inbox prefix `_INBOX_<S>.>` (the services
   connect with it: NATS_INBOX_PREFIX, default `_INBOX_<service>`).
 
