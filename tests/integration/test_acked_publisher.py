@@ -57,11 +57,15 @@ async def test_acks_refusals_and_missing_streams_reach_their_futures(stream: tup
 
 
 async def test_forgotten_publishes_leave_nothing_waiting(stream: tuple[NATS, str]) -> None:
-    nc, name = stream
+    nc, _name = stream
+    silent = await nc.subscribe("silent.listener")  # a responder that never answers: no ack comes
     publisher = AckedPublisher(nc)
     await publisher.start()
-    futures = [await publisher.publish(f"{name.lower()}.x", b"{}", {"Nats-Msg-Id": str(uuid.uuid4())})
+    futures = [await publisher.publish("silent.listener", b"{}", {"Nats-Msg-Id": str(uuid.uuid4())})
                for _ in range(2)]
+    await asyncio.sleep(0.2)
+    assert len(publisher._waiting) == 2 and not any(f.done() for f in futures)
     publisher.forget(futures)
     assert publisher._waiting == {}
     await publisher.stop()
+    await silent.unsubscribe()

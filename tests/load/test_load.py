@@ -129,8 +129,8 @@ def test_1000_concurrent_scans_of_one_code_while_publishing(load_system: System)
             published.append((await asyncio.to_thread(publish, document.document_id))["token"])
 
     async def both() -> tuple[list[float], Counter, float, int]:
-        # Waves of 1,000 concurrent scans, one after another for as long as the publishing lasts
-        # (a wave takes well under a second, the publishing several).
+        # Waves of 1,000 concurrent scans, one after another until the publishing has ended: at
+        # least one wave, however quick the publishing is.
         publishing = asyncio.create_task(meanwhile_publish())
         latencies: list[float] = []
         statuses: Counter = Counter()
